@@ -1,0 +1,344 @@
+package engine
+
+import "time"
+
+// Outcome is how a call ended.
+type Outcome uint8
+
+// Outcomes of a call.
+const (
+	Success Outcome = iota // counted as a successful call
+	Failure                // counted as a failed call
+	Ignore                 // not counted; frees a half-open probe slot
+)
+
+// String returns "success", "failure" or "ignore".
+func (o Outcome) String() string {
+	switch o {
+	case Success:
+		return "success"
+	case Failure:
+		return "failure"
+	}
+	return "ignore"
+}
+
+// Rejection says why Admit refused a call.
+type Rejection uint8
+
+// Rejections.
+const (
+	Admitted      Rejection = iota // not rejected
+	RejectOpen                     // Open: until the deadline
+	RejectForced                   // ForcedOpen: until Reset
+	RejectTooMany                  // HalfOpen: MaxProbes probes in flight
+)
+
+// Ticket identifies an admitted call: the epoch it was admitted in and,
+// for a half-open probe, its probe number (never 0). The zero Ticket is
+// never issued.
+type Ticket struct {
+	Epoch uint64
+	Probe uint64
+}
+
+// Transition describes a state change. The zero Transition (Reason ==
+// ReasonNone) means nothing changed.
+type Transition struct {
+	From, To State
+	Reason   Reason
+	Rate     float64 // the rate that decided, for rate-based reasons
+	Count    int     // the failures or successes that decided, for count-based reasons
+	At       time.Time
+	Epoch    uint64    // the epoch entered
+	Deadline time.Time // the new state's deadline (Open: the open deadline; HalfOpen: MaxWait), or zero
+}
+
+// Happened reports whether t describes a real transition.
+func (t Transition) Happened() bool { return t.Reason != ReasonNone }
+
+// Machine is the circuit breaker's state machine. It is not safe for
+// concurrent use; see the package comment.
+type Machine struct {
+	s        Settings
+	state    State
+	epoch    uint64
+	since    time.Time
+	deadline time.Time // Open: when it may half-open; HalfOpen: MaxWait; else zero
+	now      time.Time // the latest time seen: time never goes backwards in here
+	attempt  int       // trips from HalfOpen since the breaker was last Closed
+
+	win    window
+	consec int // failures in a row while Closed
+
+	// HalfOpen tallies, valid for the current epoch only.
+	nextProbe  uint64
+	inFlight   []uint64 // outstanding probe numbers; len ≤ MaxProbes
+	probesOK   int
+	probesBad  int
+	successRun int
+}
+
+// NewMachine returns a Closed machine at epoch 1 for valid settings.
+func NewMachine(s Settings, now time.Time) *Machine {
+	return &Machine{
+		s:        s,
+		state:    Closed,
+		epoch:    1,
+		since:    now,
+		now:      now,
+		win:      newWindow(s.Window),
+		inFlight: make([]uint64, 0, max(s.HalfOpen.MaxProbes, 0)),
+	}
+}
+
+// Settings returns the settings the machine was built with.
+func (m *Machine) Settings() *Settings { return &m.s }
+
+// State returns the current state.
+func (m *Machine) State() State { return m.state }
+
+// Epoch returns the current epoch. It starts at 1 and grows by one on every
+// transition.
+func (m *Machine) Epoch() uint64 { return m.epoch }
+
+// Since returns when the current state was entered.
+func (m *Machine) Since() time.Time { return m.since }
+
+// Deadline returns the current state's deadline: the open deadline in Open,
+// the MaxWait deadline in HalfOpen (zero without MaxWait), else zero.
+func (m *Machine) Deadline() time.Time { return m.deadline }
+
+// Attempt returns the trips from HalfOpen since the machine was last Closed.
+func (m *Machine) Attempt() int { return m.attempt }
+
+// InFlight returns the half-open probes admitted and not yet reported.
+func (m *Machine) InFlight() int { return len(m.inFlight) }
+
+// clamp returns the later of now and the latest time seen, and remembers it.
+func (m *Machine) clamp(now time.Time) time.Time {
+	if now.Before(m.now) {
+		return m.now
+	}
+	m.now = now
+	return now
+}
+
+// Counts returns the window's counts at time now. It changes nothing that
+// a caller can observe (a time window forgets expired buckets, which it
+// would do on the next record anyway).
+func (m *Machine) Counts(now time.Time) Counts {
+	calls, fails, slow := m.win.counts(m.clamp(now))
+	return Counts{Calls: calls, Failures: fails, SlowCalls: slow, ConsecutiveFailures: m.consec}
+}
+
+// Admit decides whether a call may start now. It never changes the state:
+// a driver that applies timeouts lazily calls Tick first.
+func (m *Machine) Admit(now time.Time) (Ticket, Rejection) {
+	m.clamp(now)
+	switch m.state {
+	case Closed, Disabled:
+		return Ticket{Epoch: m.epoch}, Admitted
+	case Open:
+		return Ticket{}, RejectOpen
+	case ForcedOpen:
+		return Ticket{}, RejectForced
+	}
+	if len(m.inFlight) >= m.s.HalfOpen.MaxProbes {
+		return Ticket{}, RejectTooMany
+	}
+	m.nextProbe++
+	m.inFlight = append(m.inFlight, m.nextProbe)
+	return Ticket{Epoch: m.epoch, Probe: m.nextProbe}, Admitted
+}
+
+// Slow reports whether a call that took d is slow.
+func (s *Settings) Slow(d time.Duration) bool {
+	return s.SlowCallDuration > 0 && d >= s.SlowCallDuration
+}
+
+// Report applies the outcome of the call admitted with t, which took d.
+// counted says whether the outcome entered the window or the probe tally:
+// it is false for a stale ticket (an older epoch), for a probe already
+// reported, for a ticket never issued, and for Ignore. The returned
+// transition is the one the outcome caused, if any.
+func (m *Machine) Report(now time.Time, t Ticket, o Outcome, d time.Duration) (tr Transition, counted bool) {
+	now = m.clamp(now)
+	if t.Epoch != m.epoch {
+		return Transition{}, false
+	}
+	switch m.state {
+	case Closed, Disabled:
+		if t.Probe != 0 || o == Ignore {
+			return Transition{}, false
+		}
+		failure := o == Failure
+		m.win.record(now, failure, m.s.Slow(d))
+		if failure {
+			m.consec++
+		} else {
+			m.consec = 0
+		}
+		if m.state == Disabled {
+			return Transition{}, true
+		}
+		return m.TripIf(now, m.Counts(now)), true
+	case HalfOpen:
+		if !m.release(t.Probe) || o == Ignore {
+			return Transition{}, false
+		}
+		return m.judgeProbe(now, o == Failure || (m.s.SlowCallRate > 0 && m.s.Slow(d))), true
+	}
+	return Transition{}, false
+}
+
+// release removes probe p from the in-flight set, reporting whether it was there.
+func (m *Machine) release(p uint64) bool {
+	for i, q := range m.inFlight {
+		if q == p {
+			last := len(m.inFlight) - 1
+			m.inFlight[i] = m.inFlight[last]
+			m.inFlight = m.inFlight[:last]
+			return true
+		}
+	}
+	return false
+}
+
+// judgeProbe counts a completed probe and decides, if the policy can.
+// A probe is bad if it failed, or if it was slow while slow-call tripping
+// is enabled.
+func (m *Machine) judgeProbe(now time.Time, bad bool) Transition {
+	p := &m.s.HalfOpen
+	if bad {
+		m.probesBad++
+		m.successRun = 0
+	} else {
+		m.probesOK++
+		m.successRun++
+	}
+	if p.Mode == Strict {
+		if bad {
+			return m.reopen(now, ReasonProbeFailed, 0, m.probesOK)
+		}
+		if m.successRun >= max(p.SuccessThreshold, 1) {
+			return m.enter(now, Closed, ReasonProbesSucceeded, 0, m.successRun)
+		}
+		return Transition{}
+	}
+	done := m.probesOK + m.probesBad
+	if done < max(p.MinimumProbes, 1) {
+		return Transition{}
+	}
+	rate := float64(m.probesOK) / float64(done)
+	if rate >= p.SuccessRate {
+		return m.enter(now, Closed, ReasonProbesSucceeded, rate, done)
+	}
+	return m.reopen(now, ReasonProbeFailed, rate, done)
+}
+
+// TripIf moves Closed to Open if c meets a trip condition. The actor calls
+// it with the counts of its lock-free window; the machine's own window
+// calls it after each record. It does nothing in any other state.
+func (m *Machine) TripIf(now time.Time, c Counts) Transition {
+	if m.state != Closed {
+		return Transition{}
+	}
+	v := m.s.Evaluate(c)
+	if v.Reason == ReasonNone {
+		return Transition{}
+	}
+	m.attempt = 0
+	return m.enter(m.clamp(now), Open, v.Reason, v.Rate, v.Count)
+}
+
+// reopen trips from HalfOpen, one backoff step further.
+func (m *Machine) reopen(now time.Time, r Reason, rate float64, count int) Transition {
+	m.attempt++
+	return m.enter(now, Open, r, rate, count)
+}
+
+// Tick applies the timeout that is due at now, if any: Open → HalfOpen at
+// the open deadline, HalfOpen → Open at the MaxWait deadline. A driver
+// with timers calls it when a timer fires; a lazy driver calls it before
+// every operation.
+func (m *Machine) Tick(now time.Time) Transition {
+	now = m.clamp(now)
+	if m.deadline.IsZero() || now.Before(m.deadline) {
+		return Transition{}
+	}
+	switch m.state {
+	case Open:
+		return m.enter(now, HalfOpen, ReasonOpenTimeout, 0, 0)
+	case HalfOpen:
+		return m.reopen(now, ReasonHalfOpenTimeout, 0, len(m.inFlight))
+	}
+	return Transition{}
+}
+
+// Reset moves to Closed from any state, clearing the window and the backoff
+// attempt. It always starts a new epoch, even from Closed.
+func (m *Machine) Reset(now time.Time) Transition {
+	m.attempt = 0
+	return m.enter(m.clamp(now), Closed, ReasonManual, 0, 0)
+}
+
+// ForceOpen moves to ForcedOpen. It does nothing if already ForcedOpen.
+func (m *Machine) ForceOpen(now time.Time) Transition {
+	if m.state == ForcedOpen {
+		return Transition{}
+	}
+	return m.enter(m.clamp(now), ForcedOpen, ReasonManual, 0, 0)
+}
+
+// Disable moves to Disabled, clearing the window. It does nothing if
+// already Disabled.
+func (m *Machine) Disable(now time.Time) Transition {
+	if m.state == Disabled {
+		return Transition{}
+	}
+	return m.enter(m.clamp(now), Disabled, ReasonManual, 0, 0)
+}
+
+// enter performs a transition: new epoch, fresh tallies, the new deadline.
+func (m *Machine) enter(now time.Time, to State, r Reason, rate float64, count int) Transition {
+	tr := Transition{From: m.state, To: to, Reason: r, Rate: rate, Count: count, At: now}
+	m.state = to
+	m.epoch++
+	m.since = now
+	m.deadline = time.Time{}
+	m.inFlight = m.inFlight[:0]
+	m.probesOK, m.probesBad, m.successRun = 0, 0, 0
+	switch to {
+	case Closed, Disabled:
+		m.win.reset()
+		m.consec = 0
+		if to == Closed {
+			m.attempt = 0
+		}
+	case Open:
+		m.deadline = now.Add(m.s.OpenDuration(m.attempt))
+	case HalfOpen:
+		if m.s.HalfOpen.MaxWait > 0 {
+			m.deadline = now.Add(m.s.HalfOpen.MaxWait)
+		}
+	}
+	tr.Epoch, tr.Deadline = m.epoch, m.deadline
+	return tr
+}
+
+// Restore puts the machine in the given state and epoch with a fresh window,
+// as a supervisor does when it restarts a crashed driver from the last
+// state that driver published. Deadline is the state's deadline, as
+// published.
+func (m *Machine) Restore(state State, epoch uint64, since, deadline time.Time, attempt int) {
+	m.state, m.epoch, m.since, m.deadline, m.attempt = state, epoch, since, deadline, attempt
+	m.win.reset()
+	m.consec = 0
+	m.inFlight = m.inFlight[:0]
+	m.probesOK, m.probesBad, m.successRun = 0, 0, 0
+}
+
+// Probes returns the successful and bad probes completed in this half-open
+// period.
+func (m *Machine) Probes() (ok, bad int) { return m.probesOK, m.probesBad }

@@ -1,0 +1,198 @@
+package engine
+
+import "time"
+
+// Counts is what a sliding window holds, plus the failures-in-a-row tally.
+type Counts struct {
+	Calls               int // calls in the window (successes and failures; ignored calls are not counted)
+	Failures            int // failed calls in the window
+	SlowCalls           int // slow calls in the window (a slow call may also be a failure)
+	ConsecutiveFailures int // failures in a row, across the window's edge
+}
+
+// outcome bits kept per call by the windows.
+const (
+	bitFailure uint8 = 1 << iota
+	bitSlow
+)
+
+func bits(failure, slow bool) uint8 {
+	var b uint8
+	if failure {
+		b |= bitFailure
+	}
+	if slow {
+		b |= bitSlow
+	}
+	return b
+}
+
+// countWindow holds the outcomes of the last len(ring) calls. Record and
+// Counts are O(1): running totals are adjusted as calls enter and leave.
+type countWindow struct {
+	ring      []uint8
+	next      int // slot the next call goes into
+	n         int // calls held, ≤ len(ring)
+	failures  int
+	slowCalls int
+}
+
+func newCountWindow(size int) *countWindow {
+	if size < 1 {
+		size = 1
+	}
+	return &countWindow{ring: make([]uint8, size)}
+}
+
+func (w *countWindow) record(_ time.Time, failure, slow bool) {
+	if w.n == len(w.ring) {
+		w.forget(w.ring[w.next])
+	} else {
+		w.n++
+	}
+	b := bits(failure, slow)
+	w.ring[w.next] = b
+	if failure {
+		w.failures++
+	}
+	if slow {
+		w.slowCalls++
+	}
+	w.next++
+	if w.next == len(w.ring) {
+		w.next = 0
+	}
+}
+
+func (w *countWindow) forget(b uint8) {
+	if b&bitFailure != 0 {
+		w.failures--
+	}
+	if b&bitSlow != 0 {
+		w.slowCalls--
+	}
+}
+
+func (w *countWindow) counts(time.Time) (calls, failures, slow int) {
+	return w.n, w.failures, w.slowCalls
+}
+
+func (w *countWindow) reset() {
+	clear(w.ring)
+	w.next, w.n, w.failures, w.slowCalls = 0, 0, 0, 0
+}
+
+// timeWindow holds the calls of the last Duration in Buckets buckets of
+// equal width. Bucket i covers [i·width, (i+1)·width) of Unix time; at time
+// t the window is the buckets i with floor(t/width) − Buckets < i ≤
+// floor(t/width). So a call is forgotten between Duration − width and
+// Duration after it was recorded: the window's precision is one bucket.
+//
+// Record and Counts are amortised O(1): advancing clears each bucket at
+// most once per use, and a gap of a whole window or more clears them all
+// in one pass.
+type timeWindow struct {
+	width   int64 // nanoseconds per bucket
+	buckets []timeBucket
+	head    int64 // index of the newest bucket in use
+	started bool
+	calls   int
+	fails   int
+	slow    int
+}
+
+type timeBucket struct{ calls, fails, slow int }
+
+func newTimeWindow(w Window) *timeWindow {
+	n := w.Buckets
+	if n < 1 {
+		n = 1
+	}
+	return &timeWindow{width: int64(w.BucketWidth()), buckets: make([]timeBucket, n)}
+}
+
+// BucketIndex is the index of the bucket of a time window that holds time
+// t: floor(t.UnixNano() / width).
+func BucketIndex(t time.Time, width time.Duration) int64 {
+	ns, w := t.UnixNano(), int64(width)
+	q := ns / w
+	if ns%w < 0 {
+		q--
+	}
+	return q
+}
+
+// advance moves the window to time t. Time never goes backwards inside the
+// window: a t older than the newest bucket counts as the newest bucket.
+func (w *timeWindow) advance(t time.Time) *timeBucket {
+	idx := BucketIndex(t, time.Duration(w.width))
+	n := int64(len(w.buckets))
+	switch {
+	case !w.started:
+		w.started, w.head = true, idx
+	case idx <= w.head:
+		// same bucket, or a clock that went backwards: clamp.
+	case idx-w.head >= n:
+		w.reset()
+		w.started, w.head = true, idx
+	default:
+		for i := w.head + 1; i <= idx; i++ {
+			w.drop(&w.buckets[mod(i, n)])
+		}
+		w.head = idx
+	}
+	return &w.buckets[mod(w.head, n)]
+}
+
+func (w *timeWindow) drop(b *timeBucket) {
+	w.calls -= b.calls
+	w.fails -= b.fails
+	w.slow -= b.slow
+	*b = timeBucket{}
+}
+
+func (w *timeWindow) record(t time.Time, failure, slow bool) {
+	b := w.advance(t)
+	b.calls++
+	w.calls++
+	if failure {
+		b.fails++
+		w.fails++
+	}
+	if slow {
+		b.slow++
+		w.slow++
+	}
+}
+
+func (w *timeWindow) counts(t time.Time) (calls, failures, slow int) {
+	w.advance(t)
+	return w.calls, w.fails, w.slow
+}
+
+func (w *timeWindow) reset() {
+	clear(w.buckets)
+	w.calls, w.fails, w.slow, w.started = 0, 0, 0, false
+}
+
+func mod(i, n int64) int64 {
+	m := i % n
+	if m < 0 {
+		m += n
+	}
+	return m
+}
+
+// window is implemented by countWindow and timeWindow.
+type window interface {
+	record(t time.Time, failure, slow bool)
+	counts(t time.Time) (calls, failures, slow int)
+	reset()
+}
+
+func newWindow(w Window) window {
+	if w.Kind == TimeBased {
+		return newTimeWindow(w)
+	}
+	return newCountWindow(w.Size)
+}
