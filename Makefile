@@ -1,0 +1,48 @@
+# Development tasks for github.com/breakerlabs/breaker.
+#
+#   make test     race-enabled tests of every package in this module
+#   make bench    benchmarks of every package in this module
+#   make lint     gofmt, go vet and staticcheck
+#   make fuzz     each fuzz target for FUZZTIME (default 30s)
+#   make cover    coverage profile (cover.out) and a per-function summary
+#
+# ./... stays inside this module: nested modules (bench/) are skipped.
+
+GO          ?= go
+FUZZTIME    ?= 30s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+COVERPROFILE ?= cover.out
+
+.PHONY: test bench lint fuzz cover
+
+test:
+	$(GO) test -race -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	@files="$$(gofmt -l .)"; \
+	if [ -n "$$files" ]; then \
+		echo "gofmt: these files are not formatted (run gofmt -w):"; \
+		echo "$$files"; \
+		exit 1; \
+	fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Discovers the fuzz targets of every package with `go test -list` and runs
+# each one on its own (go test -fuzz accepts one target at a time).
+fuzz:
+	@set -e; \
+	for pkg in $$($(GO) list ./...); do \
+		list=$$($(GO) test -list '^Fuzz' "$$pkg"); \
+		for target in $$(printf '%s\n' "$$list" | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target (fuzztime $(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+		done; \
+	done
+
+cover:
+	$(GO) test -count=1 -covermode=atomic -coverpkg=./... -coverprofile=$(COVERPROFILE) ./...
+	$(GO) tool cover -func=$(COVERPROFILE)

@@ -1,0 +1,182 @@
+package breaker
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker/engine"
+	"github.com/breakerlabs/breaker/events"
+)
+
+// base is what Breaker and MutexBreaker share: identity, configuration,
+// time sources, lifetime counters and the event emitter. Everything in it
+// is either immutable after construction or safe for concurrent use.
+type base struct {
+	name    string
+	cfg     Config
+	s       engine.Settings
+	clk     clock.Clock
+	coarse  *coarseClock // non-nil when durations come from the shared coarse clock
+	measure bool         // outcomes need a duration or a timestamp
+	life    lifetime
+	em      emitter
+}
+
+var errEmptyName = errors.New("breaker: name must not be empty")
+
+func newBase(name string, cfg Config, o *options) (*base, error) {
+	if name == "" {
+		return nil, errEmptyName
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := &base{name: name, cfg: cfg, s: cfg.settings(), clk: o.clock}
+	b.measure = b.s.TracksDuration()
+	if b.clk == nil {
+		b.clk = clock.New()
+		if b.measure {
+			b.coarse = sharedCoarse.acquire()
+		}
+	}
+	b.em.init(name, b.clk, o.sinks)
+	return b, nil
+}
+
+// release gives back what newBase took. Called once, by Close.
+func (b *base) release() {
+	if b.coarse != nil {
+		b.coarse.release()
+	}
+	b.em.hub.Close()
+}
+
+// nanos is the time source for call durations and time windows: the coarse
+// clock under the real clock, the injected clock otherwise.
+func (b *base) nanos() int64 {
+	if b.coarse != nil {
+		return b.coarse.nanos()
+	}
+	return b.clk.Now().UnixNano()
+}
+
+func (b *base) core() *base { return b }
+
+// lifetime holds a breaker's lifetime counters. The per-call ones are
+// striped because the fast path increments them from every core.
+type lifetime struct {
+	successes, failures, ignored, slow, rejected stripedCounter
+	timeouts, fallbacks                          atomic.Uint64
+	transitions                                  [5][5]atomic.Uint64 // [from][to]; written by the state owner
+}
+
+// fill copies the counters into m.
+func (l *lifetime) fill(m *Metrics) {
+	m.Successes = l.successes.load()
+	m.Failures = l.failures.load()
+	m.Ignored = l.ignored.load()
+	m.SlowCalls = l.slow.load()
+	m.Rejected = l.rejected.load()
+	m.Timeouts = l.timeouts.Load()
+	m.Fallbacks = l.fallbacks.Load()
+	for from := range l.transitions {
+		for to := range l.transitions[from] {
+			n := l.transitions[from][to].Load()
+			m.Transitions += n
+			if State(to) == Open {
+				m.Trips += n
+			}
+		}
+	}
+}
+
+// TransitionCount returns how many times a breaker went from one state to
+// another. Safe for concurrent use.
+func (l *lifetime) transitionCount(from, to State) uint64 {
+	if int(from) >= len(l.transitions) || int(to) >= len(l.transitions) {
+		return 0
+	}
+	return l.transitions[from][to].Load()
+}
+
+// countOutcome adds a reported outcome to the lifetime counters.
+func (l *lifetime) countOutcome(o engine.Outcome, slow bool) {
+	switch o {
+	case engine.Success:
+		l.successes.inc()
+	case engine.Failure:
+		l.failures.inc()
+	default:
+		l.ignored.inc()
+	}
+	if slow {
+		l.slow.inc()
+	}
+}
+
+// emitter assigns each event of one breaker its Seq and publishes it to the
+// breaker's own hub and to any sink hubs (a supervisor's), under one mutex
+// so that every subscriber sees the breaker's events in Seq order. Sends
+// never block (events.Hub drops for full subscribers), so the mutex is held
+// only for the fan-out itself.
+type emitter struct {
+	name string
+	clk  clock.Clock
+	hub  *events.Hub   // the breaker's own subscribers
+	hubs []*events.Hub // hub, then the sinks
+	mu   sync.Mutex    // serialises Seq assignment and publication
+	seq  uint64
+}
+
+func (e *emitter) init(name string, clk clock.Clock, sinks []*events.Hub) {
+	e.name, e.clk, e.hub = name, clk, events.NewHub()
+	e.hubs = append([]*events.Hub{e.hub}, sinks...)
+}
+
+// wants reports whether any subscriber wants events of kind k: one atomic
+// load per hub.
+func (e *emitter) wants(k events.Kind) bool {
+	for _, h := range e.hubs {
+		if h.Wants(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// emit stamps ev with the breaker's name, the next Seq and (if unset) the
+// time, and publishes it. Safe for concurrent use.
+func (e *emitter) emit(ev events.Event) {
+	ev.Breaker = e.name
+	if ev.Time.IsZero() {
+		ev.Time = e.clk.Now()
+	}
+	e.mu.Lock()
+	e.seq++
+	ev.Seq = e.seq
+	for _, h := range e.hubs {
+		h.Publish(ev)
+	}
+	e.mu.Unlock()
+}
+
+// emitCall publishes a per-call event if anyone wants its kind.
+func (e *emitter) emitCall(k events.Kind, d time.Duration) {
+	if e.wants(k) {
+		e.emit(events.Event{Kind: k, Duration: d})
+	}
+}
+
+// emitTransition publishes a StateChanged event for tr.
+func (e *emitter) emitTransition(tr engine.Transition) {
+	e.emit(events.Event{Kind: events.StateChanged, Time: tr.At, From: tr.From, To: tr.To,
+		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count})
+}
+
+// subscribe adds a subscriber to the breaker's own hub.
+func (e *emitter) subscribe(opts []events.Option) *events.Subscription {
+	return e.hub.Subscribe(opts...)
+}

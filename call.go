@@ -1,0 +1,110 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/breakerlabs/breaker/events"
+)
+
+// Do runs fn under the breaker: it acquires a permit (returning the
+// rejection if there is none), runs fn with Config.CallTimeout applied to
+// its context, and reports the outcome exactly once on every path. See
+// Execute for the details.
+func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	_, err := Execute(ctx, b, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, fn(ctx)
+	})
+	return err
+}
+
+// Execute runs fn under the circuit c:
+//
+//   - If c rejects the call, Execute returns the rejection (matching
+//     ErrOpen or ErrTooManyProbes, or ErrStopped) without running fn.
+//   - fn runs with a context that ends after Config.CallTimeout (if set),
+//     measured on the breaker's clock. A call that ends after that deadline
+//     is a failure, and Execute returns an error matching both ErrTimeout
+//     and fn's own error (if any).
+//   - Otherwise fn's result and error are returned unchanged, and the
+//     outcome is reported as Permit.Done(err) would.
+//   - A panic in fn is reported as a failure and re-panicked; a
+//     runtime.Goexit in fn (t.FailNow, say) reports the call as ignored.
+//     Either way the permit is resolved, so a half-open probe slot is
+//     never leaked.
+//
+// Execute is safe for concurrent use.
+func Execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T, error)) (T, error) {
+	v, _, err := execute(ctx, c, fn)
+	return v, err
+}
+
+// execute is Execute, also reporting whether the call was rejected (as
+// opposed to fn returning an error that happens to wrap a rejection).
+func execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T, error)) (_ T, rejected bool, _ error) {
+	var zero T
+	p, err := c.Acquire(ctx)
+	if err != nil {
+		return zero, isRejection(err), err
+	}
+	var b *base
+	if in, ok := c.(internal); ok {
+		b = in.core()
+	}
+	resolved := false
+	defer func() {
+		if resolved {
+			return
+		}
+		if r := recover(); r != nil {
+			p.Failure()
+			panic(r)
+		}
+		p.Ignore() // runtime.Goexit
+	}()
+	callCtx := ctx
+	if b != nil && b.cfg.CallTimeout > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = b.clk.WithTimeout(ctx, b.cfg.CallTimeout)
+		defer cancel()
+	}
+	v, err := fn(callCtx)
+	if callCtx != ctx && ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+		resolved = true
+		b.life.timeouts.Add(1)
+		p.Failure()
+		if err == nil {
+			return v, false, fmt.Errorf("%w after %v", ErrTimeout, b.cfg.CallTimeout)
+		}
+		return v, false, fmt.Errorf("%w after %v: %w", ErrTimeout, b.cfg.CallTimeout, err)
+	}
+	resolved = true
+	p.Done(err)
+	return v, false, err
+}
+
+// ExecuteWithFallback is Execute, except that when c rejects the call
+// (Open, ForcedOpen, too many probes) it returns fallback(ctx, rejection)
+// instead, and counts the fallback in Metrics.Fallbacks (and a
+// FallbackUsed event). Errors from fn itself are returned as Execute
+// returns them, without the fallback; so is ErrStopped.
+func ExecuteWithFallback[T any](ctx context.Context, c Circuit,
+	fn func(context.Context) (T, error),
+	fallback func(context.Context, error) (T, error)) (T, error) {
+	v, rejected, err := execute(ctx, c, fn)
+	if !rejected {
+		return v, err
+	}
+	if in, ok := c.(internal); ok {
+		b := in.core()
+		b.life.fallbacks.Add(1)
+		b.em.emitCall(events.FallbackUsed, 0)
+	}
+	return fallback(ctx, err)
+}
+
+// isRejection reports whether err is a breaker's refusal to admit a call.
+func isRejection(err error) bool {
+	return errors.Is(err, ErrOpen) || errors.Is(err, ErrTooManyProbes)
+}

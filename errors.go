@@ -1,0 +1,43 @@
+package breaker
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Compare with errors.Is: rejections from an open breaker
+// are *OpenError values that match ErrOpen.
+var (
+	// ErrOpen matches every rejection by an Open or ForcedOpen breaker.
+	ErrOpen = errors.New("breaker: circuit open")
+	// ErrTooManyProbes is returned by Acquire on a HalfOpen breaker whose
+	// HalfOpen.MaxProbes probes are all in flight.
+	ErrTooManyProbes = errors.New("breaker: too many half-open probes in flight")
+	// ErrTimeout matches the error of a call run by Do or Execute that did not
+	// finish within Config.CallTimeout.
+	ErrTimeout = errors.New("breaker: call timed out")
+	// ErrStopped is returned by Acquire after Close, and by a closed
+	// Supervisor's GetOrCreate.
+	ErrStopped = errors.New("breaker: stopped")
+)
+
+// OpenError is the rejection of an Open or ForcedOpen breaker. It matches
+// ErrOpen under errors.Is. One OpenError is made per open period and shared
+// by every rejection in it, so it must be treated as read-only.
+type OpenError struct {
+	Breaker string    // the breaker's name
+	Until   time.Time // when the breaker may half-open; zero when ForcedOpen
+}
+
+// Error describes the rejection.
+func (e *OpenError) Error() string {
+	if e.Until.IsZero() {
+		return "breaker: circuit " + quote(e.Breaker) + " forced open"
+	}
+	return "breaker: circuit " + quote(e.Breaker) + " open until " + e.Until.Format(time.RFC3339Nano)
+}
+
+// Is reports whether target is ErrOpen.
+func (e *OpenError) Is(target error) bool { return target == ErrOpen }
+
+func quote(s string) string { return "\"" + s + "\"" }

@@ -1,0 +1,187 @@
+package breaker
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/breakerlabs/breaker/engine"
+)
+
+// liveWindow is the lock-free sliding window the actor's fast path records
+// Closed (and Disabled) outcomes into. The actor makes a fresh one each
+// time it enters Closed or Disabled and publishes it in the view; a permit
+// remembers the window it was granted in, so a late outcome lands in its
+// own, retired window and never in the current one.
+//
+// Recording is a few atomic operations and never blocks. Readers (the
+// reporter deciding whether to nudge the actor, the actor deciding whether
+// to trip, Metrics) see counts that are exact once writers are quiet and
+// may lag by the in-flight writes otherwise; the actor re-reads before it
+// acts, and every decision is the engine's.
+type liveWindow struct {
+	b      *Breaker
+	epoch  uint64
+	tracks bool // false in Disabled: never nudges
+
+	consec atomic.Int64 // failures in a row
+
+	// Count-based: call n (0-based) goes to ring[n % len(ring)].
+	seq   atomic.Uint64
+	ring  []atomic.Uint32 // engine outcome bits of the call in each slot
+	fails atomic.Int64
+	slow  atomic.Int64
+
+	// Time-based: bucket i of Unix time lives in buckets[i % len].
+	width   int64 // nanoseconds per bucket
+	buckets []liveBucket
+	lastBad atomic.Int64 // bucket index of the latest failure or slow call
+}
+
+// liveBucket holds three tagged counters. Each word packs the low 32 bits
+// of the bucket index it counts for (high half) and the count (low half),
+// so a writer moving a slot to a newer bucket and the increments of its
+// peers are one CAS each and never lose a count. A slot left untouched for
+// exactly a multiple of 2³² bucket widths would be misread as current: at
+// 1 ms buckets that is 49 days of a slot seeing no call while the window
+// sees others, which we accept and document.
+type liveBucket struct {
+	calls, fails, slow atomic.Uint64
+	_                  [40]byte
+}
+
+const (
+	bitFailure = 1
+	bitSlow    = 2
+)
+
+func newLiveWindow(b *Breaker, epoch uint64, tracks bool) *liveWindow {
+	w := &liveWindow{b: b, epoch: epoch, tracks: tracks}
+	win := b.s.Window
+	if win.Kind == engine.TimeBased {
+		w.width = int64(win.BucketWidth())
+		w.buckets = make([]liveBucket, win.Buckets)
+		w.lastBad.Store(-1 << 62)
+	} else {
+		w.ring = make([]atomic.Uint32, win.Size)
+	}
+	return w
+}
+
+// record adds one call at time now (Unix ns; used by time windows only).
+// It reports whether a trip condition may now hold, which the caller
+// answers by nudging the actor.
+func (w *liveWindow) record(now int64, failure, slow bool) (mayTrip bool) {
+	s := &w.b.s
+	if failure {
+		w.consec.Add(1)
+	} else if w.consec.Load() != 0 {
+		w.consec.Store(0)
+	}
+	var nb uint32
+	if failure {
+		nb |= bitFailure
+	}
+	if slow {
+		nb |= bitSlow
+	}
+	if w.ring != nil {
+		n := w.seq.Add(1)
+		slot := &w.ring[(n-1)%uint64(len(w.ring))]
+		if slot.Load() != nb {
+			old := slot.Swap(nb)
+			w.adjust(old, nb)
+		}
+		if !w.tracks {
+			return false
+		}
+		return nb != 0 || n == uint64(s.MinimumCalls)
+	}
+	idx := engine.BucketIndex(time.Unix(0, now), time.Duration(w.width))
+	bk := &w.buckets[mod(idx, len(w.buckets))]
+	tagged(&bk.calls, idx)
+	if failure {
+		tagged(&bk.fails, idx)
+	}
+	if slow {
+		tagged(&bk.slow, idx)
+	}
+	if nb != 0 {
+		w.lastBad.Store(idx)
+	}
+	if !w.tracks {
+		return false
+	}
+	// A success can complete MinimumCalls while bad calls are still in the
+	// window; only then does it need a look.
+	return nb != 0 || idx-w.lastBad.Load() < int64(len(w.buckets))
+}
+
+func (w *liveWindow) adjust(old, nb uint32) {
+	if d := int64(nb&bitFailure) - int64(old&bitFailure); d != 0 {
+		w.fails.Add(d)
+	}
+	if d := int64(nb&bitSlow)>>1 - int64(old&bitSlow)>>1; d != 0 {
+		w.slow.Add(d)
+	}
+}
+
+// tagged increments the counter of bucket idx in word, resetting it first
+// if it still counts an older bucket. A word already on a newer bucket (a
+// writer whose clock reading is older than its peers') counts there.
+func tagged(word *atomic.Uint64, idx int64) {
+	tag := uint64(uint32(idx)) << 32
+	for {
+		old := word.Load()
+		next := old + 1
+		if old == 0 || (old&^0xffffffff != tag && int32(uint32(old>>32)-uint32(idx)) < 0) {
+			next = tag | 1
+		}
+		if word.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// count reads a tagged word for bucket idx.
+func count(word *atomic.Uint64, idx int64) int {
+	v := word.Load()
+	if uint32(v>>32) != uint32(idx) {
+		return 0
+	}
+	return int(uint32(v))
+}
+
+// counts returns the window's counts at time now (Unix ns).
+func (w *liveWindow) counts(now int64) engine.Counts {
+	c := engine.Counts{ConsecutiveFailures: int(w.consec.Load())}
+	if w.ring != nil {
+		c.Calls = int(min(w.seq.Load(), uint64(len(w.ring))))
+		c.Failures = clampCount(w.fails.Load(), c.Calls)
+		c.SlowCalls = clampCount(w.slow.Load(), c.Calls)
+		return c
+	}
+	cur := engine.BucketIndex(time.Unix(0, now), time.Duration(w.width))
+	for i := cur - int64(len(w.buckets)) + 1; i <= cur; i++ {
+		bk := &w.buckets[mod(i, len(w.buckets))]
+		c.Calls += count(&bk.calls, i)
+		c.Failures += count(&bk.fails, i)
+		c.SlowCalls += count(&bk.slow, i)
+	}
+	c.Failures = min(c.Failures, c.Calls)
+	c.SlowCalls = min(c.SlowCalls, c.Calls)
+	return c
+}
+
+// clampCount bounds a counter that concurrent writers may have pushed
+// transiently outside [0, calls].
+func clampCount(v int64, calls int) int {
+	return int(max(0, min(v, int64(calls))))
+}
+
+func mod(i int64, n int) int64 {
+	m := i % int64(n)
+	if m < 0 {
+		m += int64(n)
+	}
+	return m
+}

@@ -1,0 +1,214 @@
+package breaker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/breakerlabs/breaker/engine"
+	"github.com/breakerlabs/breaker/events"
+)
+
+// MutexBreaker drives the same engine as Breaker behind one sync.Mutex,
+// with no goroutine of its own. Every method takes the lock, first applies
+// any timeout that is due (State and Metrics included: those are due
+// transitions, not observer effects), then does its work. It exists so the
+// actor design can be measured against the conventional one; it satisfies
+// Circuit and behaves the same.
+//
+// Every method is safe for concurrent use. Events are published while the
+// lock is held, which keeps them in order; publishing never blocks, so a
+// subscriber may call back into the breaker.
+type MutexBreaker struct {
+	*base
+	mu      sync.Mutex
+	m       *engine.Machine
+	openErr *OpenError // the current open period's rejection
+	stopped bool
+}
+
+// NewMutex validates cfg and returns a MutexBreaker. It returns the
+// validation error (or an error for an empty name) if either is wrong.
+func NewMutex(name string, cfg Config, opts ...Option) (*MutexBreaker, error) {
+	o := buildOptions(opts)
+	bs, err := newBase(name, cfg, &o)
+	if err != nil {
+		return nil, err
+	}
+	return &MutexBreaker{base: bs, m: engine.NewMachine(bs.s, bs.clk.Now())}, nil
+}
+
+// Name returns the breaker's name.
+func (b *MutexBreaker) Name() string { return b.name }
+
+// Subscribe returns a subscription to this breaker's events. Closing the
+// breaker closes it.
+func (b *MutexBreaker) Subscribe(opts ...events.Option) *events.Subscription {
+	return b.em.subscribe(opts)
+}
+
+// now returns the time for the machine's deadlines: the clock when a
+// deadline is pending, otherwise the zero time, which the machine clamps
+// to the latest time it saw. This keeps the clock off the Closed path.
+// Time windows are fed from the duration time source instead (windowTime).
+func (b *MutexBreaker) now() time.Time {
+	if !b.m.Deadline().IsZero() {
+		return b.clk.Now()
+	}
+	return time.Time{}
+}
+
+// windowTime is the time a time window records and reads at, from the
+// same source as call durations; for count windows it is now.
+func (b *MutexBreaker) windowTime(nanos int64, now time.Time) time.Time {
+	if b.s.Window.Kind != engine.TimeBased {
+		return now
+	}
+	if nanos == 0 {
+		nanos = b.nanos()
+	}
+	return time.Unix(0, nanos)
+}
+
+// advance applies every due timeout at its own deadline. b.mu is held.
+func (b *MutexBreaker) advance(now time.Time) {
+	for {
+		d := b.m.Deadline()
+		if d.IsZero() || now.Before(d) {
+			return
+		}
+		b.apply(b.m.Tick(d))
+	}
+}
+
+// apply counts and publishes a transition. b.mu is held.
+func (b *MutexBreaker) apply(tr engine.Transition) {
+	if !tr.Happened() {
+		return
+	}
+	switch tr.To {
+	case Open:
+		b.openErr = &OpenError{Breaker: b.name, Until: tr.Deadline}
+	case ForcedOpen:
+		b.openErr = &OpenError{Breaker: b.name}
+	}
+	b.life.transitions[tr.From][tr.To].Add(1)
+	b.em.emitTransition(tr)
+}
+
+// Acquire asks to start a call; see Circuit. ctx is not consulted: the
+// decision never waits.
+func (b *MutexBreaker) Acquire(_ context.Context) (Permit, error) {
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		return Permit{}, ErrStopped
+	}
+	now := b.now()
+	b.advance(now)
+	t, rej := b.m.Admit(now)
+	var err error
+	switch rej {
+	case engine.Admitted:
+	case engine.RejectTooMany:
+		err = ErrTooManyProbes
+	default:
+		err = b.openErr
+	}
+	if err != nil {
+		b.life.rejected.inc()
+		b.em.emitCall(events.CallRejected, 0)
+	}
+	b.mu.Unlock()
+	if err != nil {
+		return Permit{}, err
+	}
+	p := Permit{r: b, epoch: t.Epoch, probe: t.Probe}
+	if b.measure {
+		p.start = b.nanos()
+	}
+	return p, nil
+}
+
+// report applies an outcome under the lock.
+func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
+	nanos, d, slow := b.measureCall(p)
+	b.life.countOutcome(o, slow)
+	b.mu.Lock()
+	now := b.now()
+	b.advance(now)
+	tr, _ := b.m.Report(b.windowTime(nanos, now), engine.Ticket{Epoch: p.epoch, Probe: p.probe}, o, d)
+	b.apply(tr)
+	b.em.emitCall(callKind(o), d)
+	b.mu.Unlock()
+}
+
+// State returns the current state, after applying any due timeout.
+func (b *MutexBreaker) State() State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.advance(b.now())
+	return b.m.State()
+}
+
+// Metrics returns a snapshot, after applying any due timeout.
+func (b *MutexBreaker) Metrics() Metrics {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	b.advance(now)
+	st := b.m.State()
+	m := Metrics{Name: b.name, State: st, Since: b.m.Since(), HalfOpenInFlight: b.m.InFlight()}
+	if st == Open {
+		m.OpenUntil = b.m.Deadline()
+	}
+	if st == Closed || st == Disabled {
+		c := b.m.Counts(b.windowTime(0, now))
+		m.WindowCalls, m.WindowFailures, m.WindowSlowCalls = c.Calls, c.Failures, c.SlowCalls
+		m.ConsecutiveFailures = c.ConsecutiveFailures
+		m.FailureRate, m.SlowCallRate = b.s.Rates(c)
+	} else {
+		m.FailureRate, m.SlowCallRate = -1, -1
+	}
+	b.life.fill(&m)
+	return m
+}
+
+// Reset moves to Closed from any state, clearing the window and the backoff.
+func (b *MutexBreaker) Reset() { b.command(cmdReset) }
+
+// ForceOpen moves to ForcedOpen, rejecting every call until Reset.
+func (b *MutexBreaker) ForceOpen() { b.command(cmdForceOpen) }
+
+// Disable moves to Disabled, admitting every call, until Reset.
+func (b *MutexBreaker) Disable() { b.command(cmdDisable) }
+
+func (b *MutexBreaker) command(c command) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return
+	}
+	now := b.clk.Now()
+	b.advance(now)
+	switch c {
+	case cmdReset:
+		b.apply(b.m.Reset(now))
+	case cmdForceOpen:
+		b.apply(b.m.ForceOpen(now))
+	case cmdDisable:
+		b.apply(b.m.Disable(now))
+	}
+}
+
+// Close stops the breaker: later Acquires return ErrStopped, and its
+// subscriptions are closed. It is idempotent and always returns nil.
+func (b *MutexBreaker) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.stopped {
+		b.stopped = true
+		b.release()
+	}
+	return nil
+}
