@@ -41,6 +41,11 @@ func buildOptions(opts []Option) options {
 	return o
 }
 
+// withTestHooks installs fault-injection hooks. Tests only.
+func withTestHooks(h *testHooks) Option {
+	return optionFunc(func(o *options) { o.hooks = h })
+}
+
 // testHooks lets tests inject faults into an actor. Never set outside tests.
 type testHooks struct {
 	panicOnMessage func() bool // called by the actor before each message; true panics
