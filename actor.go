@@ -194,7 +194,7 @@ func (b *Breaker) acquireProbe(ctx context.Context) (Permit, error) {
 // for the actor to handle it; after Close it only counts.
 func (b *Breaker) report(p Permit, o engine.Outcome) {
 	_, d, slow := b.measureCall(p)
-	b.life.countOutcome(o, slow)
+	b.countOutcome(o, d, slow)
 	select {
 	case b.inbox <- reportMsg{t: engine.Ticket{Epoch: p.epoch, Probe: p.probe}, o: o, d: int64(d)}:
 	case <-b.done:

@@ -71,6 +71,7 @@ type lifetime struct {
 	successes, failures, ignored, slow, rejected stripedCounter
 	timeouts, fallbacks                          atomic.Uint64
 	transitions                                  [5][5]atomic.Uint64 // [from][to]; written by the state owner
+	latency                                      [3]latencyHistogram // by engine.Outcome; only when measured
 }
 
 // fill copies the counters into m.
@@ -93,7 +94,7 @@ func (l *lifetime) fill(m *Metrics) {
 	}
 }
 
-// TransitionCount returns how many times a breaker went from one state to
+// transitionCount returns how many times a breaker went from one state to
 // another. Safe for concurrent use.
 func (l *lifetime) transitionCount(from, to State) uint64 {
 	if int(from) >= len(l.transitions) || int(to) >= len(l.transitions) {

@@ -133,7 +133,7 @@ func (b *MutexBreaker) Acquire(_ context.Context) (Permit, error) {
 // report applies an outcome under the lock.
 func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 	nanos, d, slow := b.measureCall(p)
-	b.life.countOutcome(o, slow)
+	b.countOutcome(o, d, slow)
 	b.mu.Lock()
 	now := b.now()
 	b.advance(now)

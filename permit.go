@@ -123,7 +123,7 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	b := w.b
 	now, d, slow := b.measureCall(p)
-	b.life.countOutcome(o, slow)
+	b.countOutcome(o, d, slow)
 	if o != engine.Ignore && b.view.Load().win == w {
 		if w.record(now, o == engine.Failure, slow) {
 			b.nudgeActor()

@@ -1,0 +1,109 @@
+package breaker
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/breakerlabs/breaker/engine"
+)
+
+// LatencyBounds are the upper bounds of the latency histogram buckets: the
+// Prometheus client's default buckets, from 5 ms to 10 s. A last, unbounded
+// bucket follows them.
+var LatencyBounds = []time.Duration{
+	5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+// latencyBounds is the library's own copy: users changing LatencyBounds
+// cannot break the histograms.
+var latencyBounds = slices.Clone(LatencyBounds)
+
+// Histogram is a snapshot of the durations of one kind of call.
+type Histogram struct {
+	// Counts[i] is the number of calls with a duration ≤ LatencyBounds[i]
+	// and > LatencyBounds[i-1]; the last element counts the longer ones.
+	// It is not cumulative.
+	Counts []uint64
+	Count  uint64        // the sum of Counts
+	Sum    time.Duration // the sum of the durations
+}
+
+// Latencies is a snapshot of a breaker's call durations by outcome.
+type Latencies struct {
+	Succeeded, Failed, Ignored Histogram
+}
+
+// latencyHistogram is a lock-free histogram, striped like stripedCounter
+// so concurrent observers do not share cache lines.
+type latencyHistogram struct {
+	stripes [stripes]latencyStripe
+}
+
+type latencyStripe struct {
+	counts [12]atomic.Uint64 // len(latencyBounds)+1
+	sum    atomic.Int64
+	_      [56]byte
+}
+
+// observe records one duration. Safe for concurrent use.
+func (h *latencyHistogram) observe(d time.Duration) {
+	i := 0
+	for i < len(latencyBounds) && d > latencyBounds[i] {
+		i++
+	}
+	s := &h.stripes[rand.Uint32()%stripes]
+	s.counts[i].Add(1)
+	s.sum.Add(int64(d))
+}
+
+// snapshot sums the stripes. Safe for concurrent use.
+func (h *latencyHistogram) snapshot() Histogram {
+	out := Histogram{Counts: make([]uint64, len(latencyBounds)+1)}
+	for i := range h.stripes {
+		s := &h.stripes[i]
+		for j := range out.Counts {
+			n := s.counts[j].Load()
+			out.Counts[j] += n
+			out.Count += n
+		}
+		out.Sum += time.Duration(s.sum.Load())
+	}
+	return out
+}
+
+// countOutcome adds a reported outcome to the lifetime counters and, when
+// the breaker measures durations, to the latency histograms.
+func (b *base) countOutcome(o engine.Outcome, d time.Duration, slow bool) {
+	b.life.countOutcome(o, slow)
+	if b.measure {
+		b.life.latency[o].observe(d)
+	}
+}
+
+// Latencies returns the durations of reported calls by outcome, and false
+// if the breaker does not measure them (no slow-call tracking and a count
+// window: durations are then never read, to keep the clock off the fast
+// path). Safe for concurrent use.
+func (b *base) Latencies() (Latencies, bool) {
+	if !b.measure {
+		return Latencies{}, false
+	}
+	return Latencies{
+		Succeeded: b.life.latency[engine.Success].snapshot(),
+		Failed:    b.life.latency[engine.Failure].snapshot(),
+		Ignored:   b.life.latency[engine.Ignore].snapshot(),
+	}, true
+}
+
+// TransitionCount returns how many times the breaker went from one state
+// to another. Safe for concurrent use.
+func (b *base) TransitionCount(from, to State) uint64 {
+	return b.life.transitionCount(from, to)
+}
+
+// Config returns the configuration the breaker was created with.
+func (b *base) Config() Config { return b.cfg }
