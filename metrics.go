@@ -15,6 +15,7 @@ type Metrics struct {
 	WindowCalls         int
 	WindowFailures      int
 	WindowSlowCalls     int
+	WindowSlowFailures  int // slow calls in the window that also failed
 	FailureRate         float64
 	SlowCallRate        float64
 	ConsecutiveFailures int
