@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Profiles the hot paths behind the DESIGN §7 targets, writing
+# `go tool pprof -top` output to results/profile-*.txt for report.sh:
+#
+#   closed-serial    CPU, BenchmarkAcquireSuccess/impl=actor
+#   closed-parallel  CPU, BenchmarkAcquireSuccessParallel/impl=actor
+#   open-serial      CPU, BenchmarkOpenRejection/impl=actor
+#   trip-sched       scheduler latency (runtime trace, go tool trace
+#                    -pprof=sched) of BenchmarkTripLatency/impl=actor:
+#                    where goroutines waited to run after becoming runnable
+#
+# Environment: PROFTIME (2s), GO (go).
+set -euo pipefail
+
+cd "$(dirname "$0")"
+GO=${GO:-go}
+PROFTIME=${PROFTIME:-2s}
+bin=results/.bin
+mkdir -p "$bin"
+(cd .. && $GO test -c -o bench/"$bin/root.test" .)
+
+cpu() { # name benchmark-pattern
+	local name=$1 pattern=$2 prof="$bin/$1.pprof"
+	echo "profiling $pattern" >&2
+	(cd .. && bench/"$bin/root.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$PROFTIME" \
+		-test.cpuprofile bench/"$prof") >"$bin/$name.bench"
+	{
+		echo "\$ go test -run '^\$' -bench '$pattern' -benchtime $PROFTIME -cpuprofile $name.pprof ."
+		grep '^Benchmark' "$bin/$name.bench"
+		echo "\$ go tool pprof -top -nodecount 25 root.test $name.pprof"
+		$GO tool pprof -top -nodecount 25 "$bin/root.test" "$prof" 2>/dev/null
+	} >"results/profile-$name.txt"
+}
+
+cpu closed-serial '^BenchmarkAcquireSuccess$/^impl=actor$'
+cpu closed-parallel '^BenchmarkAcquireSuccessParallel$/^impl=actor$'
+cpu open-serial '^BenchmarkOpenRejection$/^impl=actor$'
+
+echo "tracing BenchmarkTripLatency/impl=actor" >&2
+(cd .. && bench/"$bin/root.test" -test.run '^$' -test.bench '^BenchmarkTripLatency$/^impl=actor$' -test.benchtime 2000x \
+	-test.trace bench/"$bin/trip.trace") >"$bin/trip.bench"
+$GO tool trace -pprof=sched "$bin/trip.trace" >"$bin/trip-sched.pprof"
+{
+	echo "\$ go test -run '^\$' -bench 'BenchmarkTripLatency/impl=actor' -benchtime 2000x -trace trip.trace ."
+	grep '^Benchmark' "$bin/trip.bench"
+	echo "\$ go tool trace -pprof=sched trip.trace >trip-sched.pprof"
+	echo "\$ go tool pprof -top -nodecount 25 trip-sched.pprof"
+	$GO tool pprof -top -nodecount 25 "$bin/trip-sched.pprof" 2>/dev/null
+} >results/profile-trip-sched.txt
+ls results/profile-*.txt
