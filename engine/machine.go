@@ -241,6 +241,7 @@ func (m *Machine) judgeProbe(now time.Time, bad bool) Transition {
 // it with the counts of its lock-free window; the machine's own window
 // calls it after each record. It does nothing in any other state.
 func (m *Machine) TripIf(now time.Time, c Counts) Transition {
+	now = m.clamp(now)
 	if m.state != Closed {
 		return Transition{}
 	}
@@ -249,7 +250,7 @@ func (m *Machine) TripIf(now time.Time, c Counts) Transition {
 		return Transition{}
 	}
 	m.attempt = 0
-	return m.enter(m.clamp(now), Open, v.Reason, v.Rate, v.Count)
+	return m.enter(now, Open, v.Reason, v.Rate, v.Count)
 }
 
 // reopen trips from HalfOpen, one backoff step further.
@@ -285,19 +286,21 @@ func (m *Machine) Reset(now time.Time) Transition {
 
 // ForceOpen moves to ForcedOpen. It does nothing if already ForcedOpen.
 func (m *Machine) ForceOpen(now time.Time) Transition {
+	now = m.clamp(now)
 	if m.state == ForcedOpen {
 		return Transition{}
 	}
-	return m.enter(m.clamp(now), ForcedOpen, ReasonManual, 0, 0)
+	return m.enter(now, ForcedOpen, ReasonManual, 0, 0)
 }
 
 // Disable moves to Disabled, clearing the window. It does nothing if
 // already Disabled.
 func (m *Machine) Disable(now time.Time) Transition {
+	now = m.clamp(now)
 	if m.state == Disabled {
 		return Transition{}
 	}
-	return m.enter(m.clamp(now), Disabled, ReasonManual, 0, 0)
+	return m.enter(now, Disabled, ReasonManual, 0, 0)
 }
 
 // enter performs a transition: new epoch, fresh tallies, the new deadline.

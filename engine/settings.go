@@ -96,16 +96,13 @@ type Window struct {
 }
 
 // BucketWidth is the width of one bucket of a time-based window
-// (Duration / Buckets, at least 1ns).
+// (Duration / Buckets, at least 1ns; Buckets < 1 counts as one bucket).
 func (w Window) BucketWidth() time.Duration {
-	if w.Buckets <= 0 {
-		return w.Duration
+	bw := w.Duration
+	if w.Buckets > 1 {
+		bw /= time.Duration(w.Buckets)
 	}
-	bw := w.Duration / time.Duration(w.Buckets)
-	if bw <= 0 {
-		bw = 1
-	}
-	return bw
+	return max(bw, 1)
 }
 
 // HalfOpenPolicy says how many probes a half-open breaker admits and how
@@ -139,18 +136,18 @@ type Settings struct {
 // number of trips from HalfOpen since it was last Closed:
 // OpenTimeout × BackoffMultiplier^attempt, capped at MaxOpenTimeout.
 func (s *Settings) OpenDuration(attempt int) time.Duration {
-	d := float64(s.OpenTimeout)
-	limit := float64(s.MaxOpenTimeout)
-	if limit < d {
-		limit = d
+	limit := max(s.MaxOpenTimeout, s.OpenTimeout)
+	if s.BackoffMultiplier <= 1 || attempt <= 0 {
+		return s.OpenTimeout
 	}
-	if s.BackoffMultiplier > 1 {
-		for i := 0; i < attempt && d < limit; i++ {
-			d *= s.BackoffMultiplier
-		}
+	d, fl := float64(s.OpenTimeout), float64(limit)
+	for i := 0; i < attempt && d < fl; i++ {
+		d *= s.BackoffMultiplier
 	}
-	if d > limit {
-		d = limit
+	if d >= fl {
+		// The cap, as the integer it is: float64(limit) may round up past
+		// the largest Duration, and converting that back overflows.
+		return limit
 	}
 	return time.Duration(d)
 }

@@ -1,6 +1,9 @@
 package engine
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
 // State is the state of a circuit breaker.
 type State uint8
@@ -23,6 +26,25 @@ func (s State) String() string {
 		return stateNames[s]
 	}
 	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText encodes the state as its String form, so JSON shows the name.
+func (s State) MarshalText() ([]byte, error) {
+	if int(s) >= len(stateNames) {
+		return nil, fmt.Errorf("breaker: unknown State %d", uint8(s))
+	}
+	return []byte(stateNames[s]), nil
+}
+
+// UnmarshalText decodes a state's String form ("closed", "open", …).
+func (s *State) UnmarshalText(b []byte) error {
+	for i, name := range stateNames {
+		if string(b) == name {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("breaker: unknown State %q", b)
 }
 
 // Admits reports whether calls are admitted in s without consulting the
@@ -58,4 +80,23 @@ func (r Reason) String() string {
 		return reasonNames[r]
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// MarshalText encodes the reason as its String form, so JSON shows the name.
+func (r Reason) MarshalText() ([]byte, error) {
+	if int(r) >= len(reasonNames) {
+		return nil, fmt.Errorf("breaker: unknown Reason %d", uint8(r))
+	}
+	return []byte(reasonNames[r]), nil
+}
+
+// UnmarshalText decodes a reason's String form ("failure-rate", …).
+func (r *Reason) UnmarshalText(b []byte) error {
+	for i, name := range reasonNames {
+		if string(b) == name {
+			*r = Reason(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("breaker: unknown Reason %q", b)
 }
