@@ -229,6 +229,7 @@ func (b *Breaker) snapshot(a *actor) Metrics {
 		c = v.win.counts(b.nanos())
 	}
 	m.WindowCalls, m.WindowFailures, m.WindowSlowCalls = c.Calls, c.Failures, c.SlowCalls
+	m.WindowSlowFailures = c.SlowFailures
 	m.ConsecutiveFailures = c.ConsecutiveFailures
 	m.FailureRate, m.SlowCallRate = b.s.Rates(c)
 	if a != nil {

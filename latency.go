@@ -9,23 +9,25 @@ import (
 	"github.com/breakerlabs/breaker/engine"
 )
 
-// LatencyBounds are the upper bounds of the latency histogram buckets: the
+// latencyBounds are the upper bounds of the latency histogram buckets: the
 // Prometheus client's default buckets, from 5 ms to 10 s. A last, unbounded
 // bucket follows them.
-var LatencyBounds = []time.Duration{
+var latencyBounds = []time.Duration{
 	5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
 	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
 	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
 }
 
-// latencyBounds is the library's own copy: users changing LatencyBounds
-// cannot break the histograms.
-var latencyBounds = slices.Clone(LatencyBounds)
+// LatencyBounds returns the upper bounds of the latency histogram
+// buckets, ascending: the Prometheus client's default buckets, from 5 ms to
+// 10 s. Every Histogram has one more bucket, for longer calls. The slice is
+// a fresh copy.
+func LatencyBounds() []time.Duration { return slices.Clone(latencyBounds) }
 
 // Histogram is a snapshot of the durations of one kind of call.
 type Histogram struct {
-	// Counts[i] is the number of calls with a duration ≤ LatencyBounds[i]
-	// and > LatencyBounds[i-1]; the last element counts the longer ones.
+	// Counts[i] is the number of calls with a duration ≤ LatencyBounds()[i]
+	// and > LatencyBounds()[i-1]; the last element counts the longer ones.
 	// It is not cumulative.
 	Counts []uint64
 	Count  uint64        // the sum of Counts

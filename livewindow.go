@@ -26,10 +26,11 @@ type liveWindow struct {
 	consec atomic.Int64 // failures in a row
 
 	// Count-based: call n (0-based) goes to ring[n % len(ring)].
-	seq   atomic.Uint64
-	ring  []atomic.Uint32 // engine outcome bits of the call in each slot
-	fails atomic.Int64
-	slow  atomic.Int64
+	seq       atomic.Uint64
+	ring      []atomic.Uint32 // engine outcome bits of the call in each slot
+	fails     atomic.Int64
+	slow      atomic.Int64
+	slowFails atomic.Int64
 
 	// Time-based: bucket i of Unix time lives in buckets[i % len].
 	width   int64 // nanoseconds per bucket
@@ -45,8 +46,8 @@ type liveWindow struct {
 // 1 ms buckets that is 49 days of a slot seeing no call while the window
 // sees others, which we accept and document.
 type liveBucket struct {
-	calls, fails, slow atomic.Uint64
-	_                  [40]byte
+	calls, fails, slow, slowFails atomic.Uint64
+	_                             [32]byte
 }
 
 const (
@@ -104,6 +105,9 @@ func (w *liveWindow) record(now int64, failure, slow bool) (mayTrip bool) {
 	}
 	if slow {
 		tagged(&bk.slow, idx)
+		if failure {
+			tagged(&bk.slowFails, idx)
+		}
 	}
 	if nb != 0 {
 		w.lastBad.Store(idx)
@@ -123,6 +127,17 @@ func (w *liveWindow) adjust(old, nb uint32) {
 	if d := int64(nb&bitSlow)>>1 - int64(old&bitSlow)>>1; d != 0 {
 		w.slow.Add(d)
 	}
+	if d := slowFail(nb) - slowFail(old); d != 0 {
+		w.slowFails.Add(d)
+	}
+}
+
+// slowFail is 1 if outcome bits b are a slow failure.
+func slowFail(b uint32) int64 {
+	if b == bitFailure|bitSlow {
+		return 1
+	}
+	return 0
 }
 
 // tagged increments the counter of bucket idx in word, resetting it first
@@ -158,6 +173,7 @@ func (w *liveWindow) counts(now int64) engine.Counts {
 		c.Calls = int(min(w.seq.Load(), uint64(len(w.ring))))
 		c.Failures = clampCount(w.fails.Load(), c.Calls)
 		c.SlowCalls = clampCount(w.slow.Load(), c.Calls)
+		c.SlowFailures = clampCount(w.slowFails.Load(), c.SlowCalls)
 		return c
 	}
 	cur := engine.BucketIndex(time.Unix(0, now), time.Duration(w.width))
@@ -166,9 +182,11 @@ func (w *liveWindow) counts(now int64) engine.Counts {
 		c.Calls += count(&bk.calls, i)
 		c.Failures += count(&bk.fails, i)
 		c.SlowCalls += count(&bk.slow, i)
+		c.SlowFailures += count(&bk.slowFails, i)
 	}
 	c.Failures = min(c.Failures, c.Calls)
 	c.SlowCalls = min(c.SlowCalls, c.Calls)
+	c.SlowFailures = min(c.SlowFailures, c.SlowCalls, c.Failures)
 	return c
 }
 

@@ -165,6 +165,7 @@ func (b *MutexBreaker) Metrics() Metrics {
 	if st == Closed || st == Disabled {
 		c := b.m.Counts(b.windowTime(0, now))
 		m.WindowCalls, m.WindowFailures, m.WindowSlowCalls = c.Calls, c.Failures, c.SlowCalls
+		m.WindowSlowFailures = c.SlowFailures
 		m.ConsecutiveFailures = c.ConsecutiveFailures
 		m.FailureRate, m.SlowCallRate = b.s.Rates(c)
 	} else {

@@ -81,7 +81,7 @@ func floorDiv(a, b int64) int64 {
 // window returns the calls in the window at the latest time: for a count
 // window the last Size calls; for a time window the calls recorded at t
 // with ⌊t/width⌋ > ⌊now/width⌋ − Buckets.
-func (r *refModel) window() (calls, failures, slow int) {
+func (r *refModel) window() (calls, failures, slow, slowFails int) {
 	w := r.s.Window
 	var in []refCall
 	if w.Kind == engine.CountBased {
@@ -103,15 +103,18 @@ func (r *refModel) window() (calls, failures, slow int) {
 		}
 		if c.slow {
 			slow++
+			if c.failure {
+				slowFails++
+			}
 		}
 	}
-	return calls, failures, slow
+	return calls, failures, slow, slowFails
 }
 
 func (r *refModel) counts(now time.Time) engine.Counts {
 	r.clamp(now)
-	c, f, s := r.window()
-	return engine.Counts{Calls: c, Failures: f, SlowCalls: s, ConsecutiveFailures: r.streak}
+	c, f, s, sf := r.window()
+	return engine.Counts{Calls: c, Failures: f, SlowCalls: s, SlowFailures: sf, ConsecutiveFailures: r.streak}
 }
 
 // openDuration is min(OpenTimeout × BackoffMultiplier^attempt, cap),

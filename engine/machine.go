@@ -128,8 +128,9 @@ func (m *Machine) clamp(now time.Time) time.Time {
 // a caller can observe (a time window forgets expired buckets, which it
 // would do on the next record anyway).
 func (m *Machine) Counts(now time.Time) Counts {
-	calls, fails, slow := m.win.counts(m.clamp(now))
-	return Counts{Calls: calls, Failures: fails, SlowCalls: slow, ConsecutiveFailures: m.consec}
+	c := m.win.counts(m.clamp(now))
+	c.ConsecutiveFailures = m.consec
+	return c
 }
 
 // Admit decides whether a call may start now. It never changes the state:

@@ -7,6 +7,7 @@ type Counts struct {
 	Calls               int // calls in the window (successes and failures; ignored calls are not counted)
 	Failures            int // failed calls in the window
 	SlowCalls           int // slow calls in the window (a slow call may also be a failure)
+	SlowFailures        int // slow calls in the window that also failed
 	ConsecutiveFailures int // failures in a row, across the window's edge
 }
 
@@ -30,11 +31,30 @@ func bits(failure, slow bool) uint8 {
 // countWindow holds the outcomes of the last len(ring) calls. Record and
 // Counts are O(1): running totals are adjusted as calls enter and leave.
 type countWindow struct {
-	ring      []uint8
-	next      int // slot the next call goes into
-	n         int // calls held, ≤ len(ring)
-	failures  int
-	slowCalls int
+	ring []uint8
+	next int   // slot the next call goes into
+	t    tally // n is the calls held, ≤ len(ring)
+}
+
+// tally is a window's running totals.
+type tally struct{ n, fails, slow, slowFails int }
+
+// add adds (sign 1) or removes (sign −1) one call with outcome bits b.
+func (t *tally) add(b uint8, sign int) {
+	t.n += sign
+	if b&bitFailure != 0 {
+		t.fails += sign
+	}
+	if b&bitSlow != 0 {
+		t.slow += sign
+		if b&bitFailure != 0 {
+			t.slowFails += sign
+		}
+	}
+}
+
+func (t *tally) counts() Counts {
+	return Counts{Calls: t.n, Failures: t.fails, SlowCalls: t.slow, SlowFailures: t.slowFails}
 }
 
 func newCountWindow(size int) *countWindow {
@@ -45,41 +65,23 @@ func newCountWindow(size int) *countWindow {
 }
 
 func (w *countWindow) record(_ time.Time, failure, slow bool) {
-	if w.n == len(w.ring) {
-		w.forget(w.ring[w.next])
-	} else {
-		w.n++
+	if w.t.n == len(w.ring) {
+		w.t.add(w.ring[w.next], -1)
 	}
 	b := bits(failure, slow)
 	w.ring[w.next] = b
-	if failure {
-		w.failures++
-	}
-	if slow {
-		w.slowCalls++
-	}
+	w.t.add(b, 1)
 	w.next++
 	if w.next == len(w.ring) {
 		w.next = 0
 	}
 }
 
-func (w *countWindow) forget(b uint8) {
-	if b&bitFailure != 0 {
-		w.failures--
-	}
-	if b&bitSlow != 0 {
-		w.slowCalls--
-	}
-}
-
-func (w *countWindow) counts(time.Time) (calls, failures, slow int) {
-	return w.n, w.failures, w.slowCalls
-}
+func (w *countWindow) counts(time.Time) Counts { return w.t.counts() }
 
 func (w *countWindow) reset() {
 	clear(w.ring)
-	w.next, w.n, w.failures, w.slowCalls = 0, 0, 0, 0
+	w.next, w.t = 0, tally{}
 }
 
 // timeWindow holds the calls of the last Duration in Buckets buckets of
@@ -96,12 +98,10 @@ type timeWindow struct {
 	buckets []timeBucket
 	head    int64 // index of the newest bucket in use
 	started bool
-	calls   int
-	fails   int
-	slow    int
+	t       tally
 }
 
-type timeBucket struct{ calls, fails, slow int }
+type timeBucket = tally
 
 func newTimeWindow(w Window) *timeWindow {
 	n := w.Buckets
@@ -145,34 +145,27 @@ func (w *timeWindow) advance(t time.Time) *timeBucket {
 }
 
 func (w *timeWindow) drop(b *timeBucket) {
-	w.calls -= b.calls
-	w.fails -= b.fails
-	w.slow -= b.slow
+	w.t.n -= b.n
+	w.t.fails -= b.fails
+	w.t.slow -= b.slow
+	w.t.slowFails -= b.slowFails
 	*b = timeBucket{}
 }
 
 func (w *timeWindow) record(t time.Time, failure, slow bool) {
-	b := w.advance(t)
-	b.calls++
-	w.calls++
-	if failure {
-		b.fails++
-		w.fails++
-	}
-	if slow {
-		b.slow++
-		w.slow++
-	}
+	b := bits(failure, slow)
+	w.advance(t).add(b, 1)
+	w.t.add(b, 1)
 }
 
-func (w *timeWindow) counts(t time.Time) (calls, failures, slow int) {
+func (w *timeWindow) counts(t time.Time) Counts {
 	w.advance(t)
-	return w.calls, w.fails, w.slow
+	return w.t.counts()
 }
 
 func (w *timeWindow) reset() {
 	clear(w.buckets)
-	w.calls, w.fails, w.slow, w.started = 0, 0, 0, false
+	w.t, w.started = tally{}, false
 }
 
 func mod(i, n int64) int64 {
@@ -186,7 +179,7 @@ func mod(i, n int64) int64 {
 // window is implemented by countWindow and timeWindow.
 type window interface {
 	record(t time.Time, failure, slow bool)
-	counts(t time.Time) (calls, failures, slow int)
+	counts(t time.Time) Counts
 	reset()
 }
 

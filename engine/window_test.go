@@ -73,6 +73,12 @@ func counts(calls, fails, slow, consec int) engine.Counts {
 	return engine.Counts{Calls: calls, Failures: fails, SlowCalls: slow, ConsecutiveFailures: consec}
 }
 
+// slowFails sets the slow failures of c.
+func slowFails(c engine.Counts, n int) engine.Counts {
+	c.SlowFailures = n
+	return c
+}
+
 func TestCountWindow(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -82,11 +88,11 @@ func TestCountWindow(t *testing.T) {
 		{"fills then wraps", 3, []windowStep{
 			rec(0, S, false, counts(1, 0, 0, 0)),
 			rec(0, F, false, counts(2, 1, 0, 1)),
-			rec(0, F, true, counts(3, 2, 1, 2)),
-			rec(0, S, false, counts(3, 2, 1, 0)), // evicts the first success
-			rec(0, S, false, counts(3, 1, 1, 0)), // evicts a failure
-			rec(0, S, false, counts(3, 0, 0, 0)), // evicts the slow failure
-			rec(0, F, true, counts(3, 1, 1, 1)),
+			rec(0, F, true, slowFails(counts(3, 2, 1, 2), 1)),
+			rec(0, S, false, slowFails(counts(3, 2, 1, 0), 1)), // evicts the first success
+			rec(0, S, false, slowFails(counts(3, 1, 1, 0), 1)), // evicts a failure
+			rec(0, S, false, counts(3, 0, 0, 0)),               // evicts the slow failure
+			rec(0, F, true, slowFails(counts(3, 1, 1, 1), 1)),
 		}},
 		{"ignored calls take no slot", 2, []windowStep{
 			rec(0, F, false, counts(1, 1, 0, 1)),
@@ -102,7 +108,7 @@ func TestCountWindow(t *testing.T) {
 			rec(0, F, false, counts(2, 2, 0, 4)),
 		}},
 		{"size 1", 1, []windowStep{
-			rec(0, F, true, counts(1, 1, 1, 1)),
+			rec(0, F, true, slowFails(counts(1, 1, 1, 1), 1)),
 			rec(0, S, false, counts(1, 0, 0, 0)),
 		}},
 		{"size 0 acts as 1", 0, []windowStep{
@@ -167,8 +173,8 @@ func TestTimeWindow(t *testing.T) {
 			rec(18*s, S, false, counts(1, 0, 0, 0)), // 4 → 9: a whole window later
 		}},
 		{"idle gap of a million windows", tenByFive, t0, []windowStep{
-			rec(0, F, true, counts(1, 1, 1, 1)),
-			rec(s, F, false, counts(2, 2, 1, 2)),
+			rec(0, F, true, slowFails(counts(1, 1, 1, 1), 1)),
+			rec(s, F, false, slowFails(counts(2, 2, 1, 2), 1)),
 			read(1_000_000*window, counts(0, 0, 0, 2)),
 			rec(1_000_000*window, S, false, counts(1, 0, 0, 0)),
 			rec(1_000_000*window+ns, F, false, counts(2, 1, 0, 1)),

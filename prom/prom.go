@@ -37,7 +37,7 @@
 //
 // The histogram is exported only for breakers that measure call durations
 // (Breaker.Latencies reports ok: slow-call tracking is on or the window is
-// time-based); its buckets are breaker.LatencyBounds. A transition counter
+// time-based); its buckets are breaker.LatencyBounds(). A transition counter
 // appears once its pair of states has happened at least once; pairs that
 // never happened are left out rather than exported as 25 mostly-impossible
 // zero series per breaker. Use increase() or resets as usual: a breaker
@@ -91,13 +91,12 @@ const (
 // states are every State, in the order their gauges are exported.
 var states = [...]breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen, breaker.ForcedOpen, breaker.Disabled}
 
-// bounds are the upper bounds of the latency buckets in seconds, read from
-// breaker.LatencyBounds when the package is initialised, so that a later
-// change to that variable (which the breaker itself ignores) does not
-// mislabel the buckets.
+// bounds are the upper bounds of the latency buckets in seconds, from
+// breaker.LatencyBounds().
 var bounds = func() []float64 {
-	b := make([]float64, len(breaker.LatencyBounds))
-	for i, d := range breaker.LatencyBounds {
+	ds := breaker.LatencyBounds()
+	b := make([]float64, len(ds))
+	for i, d := range ds {
 		b[i] = d.Seconds()
 	}
 	return b
