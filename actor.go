@@ -261,6 +261,7 @@ func newActor(b *Breaker) *actor {
 func (a *actor) supervise() {
 	defer close(a.b.done)
 	defer a.stopTimer()
+	defer a.publishStopped()
 	var redo message
 	for {
 		stopped, failed := a.run(redo)
@@ -326,15 +327,29 @@ func (a *actor) abandon(msg message) {
 	}
 }
 
-// restart rebuilds the machine from the last published view.
+// restart rebuilds the machine from the last published view, in a new
+// epoch: half-open probes granted before the crash are stale (their slots
+// are free, since the new machine has none in flight), while Closed-state
+// permits keep counting because the live window carries over.
 func (a *actor) restart() {
 	b := a.b
-	v := b.view.Load()
+	old := b.view.Load()
+	v := *old
+	v.epoch++
 	a.m = engine.NewMachine(b.s, v.since)
 	a.m.Restore(v.state, v.epoch, v.since, v.until, v.attempt)
 	a.stopTimer()
 	a.armTimer(v.until)
+	b.view.Store(&v)
 	b.em.emit(events.Event{Kind: events.ActorRestarted, From: v.state, To: v.state})
+}
+
+// publishStopped makes every later Acquire return ErrStopped, keeping the
+// last state for State and Metrics.
+func (a *actor) publishStopped() {
+	v := *a.b.view.Load()
+	v.mode, v.err = modeStopped, nil
+	a.b.view.Store(&v)
 }
 
 // handle applies one message, after applying any timeout already due.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/breakerlabs/breaker/events"
 )
 
 // Do runs fn under the breaker: it acquires a permit (returning the
@@ -97,9 +95,7 @@ func ExecuteWithFallback[T any](ctx context.Context, c Circuit,
 		return v, err
 	}
 	if in, ok := c.(internal); ok {
-		b := in.core()
-		b.life.fallbacks.Add(1)
-		b.em.emitCall(events.FallbackUsed, 0)
+		in.core().RecordFallback()
 	}
 	return fallback(ctx, err)
 }

@@ -100,12 +100,3 @@ func (b *base) Latencies() (Latencies, bool) {
 		Ignored:   b.life.latency[engine.Ignore].snapshot(),
 	}, true
 }
-
-// TransitionCount returns how many times the breaker went from one state
-// to another. Safe for concurrent use.
-func (b *base) TransitionCount(from, to State) uint64 {
-	return b.life.transitionCount(from, to)
-}
-
-// Config returns the configuration the breaker was created with.
-func (b *base) Config() Config { return b.cfg }

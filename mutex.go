@@ -135,6 +135,10 @@ func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 	nanos, d, slow := b.measureCall(p)
 	b.countOutcome(o, d, slow)
 	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		return
+	}
 	now := b.now()
 	b.advance(now)
 	tr, _ := b.m.Report(b.windowTime(nanos, now), engine.Ticket{Epoch: p.epoch, Probe: p.probe}, o, d)
@@ -143,11 +147,14 @@ func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 	b.mu.Unlock()
 }
 
-// State returns the current state, after applying any due timeout.
+// State returns the current state, after applying any due timeout (none
+// after Close: a closed breaker keeps its last state).
 func (b *MutexBreaker) State() State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.advance(b.now())
+	if !b.stopped {
+		b.advance(b.now())
+	}
 	return b.m.State()
 }
 
@@ -156,7 +163,9 @@ func (b *MutexBreaker) Metrics() Metrics {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	b.advance(now)
+	if !b.stopped {
+		b.advance(now)
+	}
 	st := b.m.State()
 	m := Metrics{Name: b.name, State: st, Since: b.m.Since(), HalfOpenInFlight: b.m.InFlight()}
 	if st == Open {
