@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
+	"github.com/breakerlabs/breaker/internal/mutant"
 )
 
 // Breaker is a circuit breaker run by its own goroutine, the actor, which
@@ -359,6 +361,7 @@ func (a *actor) handle(msg message) {
 	a.advance(now)
 	switch msg := msg.(type) {
 	case acquireMsg:
+		a.checkTrip() // a caller sent here by a tripping window must not be admitted before the trip
 		t, rej := a.m.Admit(now)
 		switch rej {
 		case engine.Admitted:
@@ -427,7 +430,11 @@ func (a *actor) checkTrip() {
 	if v.state != Closed || v.win == nil {
 		return
 	}
-	a.publish(a.m.TripIf(b.clk.Now(), v.win.counts(b.nanos())))
+	tr := a.m.TripIf(b.clk.Now(), v.win.counts(b.nanos()))
+	if !tr.Happened() {
+		v.win.tripping.Store(false)
+	}
+	a.publish(tr)
 }
 
 // publish makes tr visible: it counts it, arms the new state's timer, then
@@ -450,6 +457,10 @@ func (a *actor) publish(tr engine.Transition) {
 		v.err = &OpenError{Breaker: b.name}
 	case HalfOpen:
 		v.mode = modeActor
+	}
+	if mutant.PublishFirst {
+		b.view.Store(v)
+		runtime.Gosched()
 	}
 	a.stopTimer()
 	a.armTimer(tr.Deadline)

@@ -23,6 +23,13 @@ type liveWindow struct {
 	epoch  uint64
 	tracks bool // false in Disabled: never nudges
 
+	// tripping is set by a reporter whose outcome made a trip condition
+	// hold, and cleared by the actor when it finds none. While it is set,
+	// Acquire goes through the actor instead of the fast path, so callers
+	// that never yield the CPU cannot keep the actor from tripping: the
+	// overshoot past a threshold is bounded by the calls already admitted.
+	tripping atomic.Bool
+
 	consec atomic.Int64 // failures in a row
 
 	// Count-based: call n (0-based) goes to ring[n % len(ring)].
@@ -38,13 +45,16 @@ type liveWindow struct {
 	lastBad atomic.Int64 // bucket index of the latest failure or slow call
 }
 
-// liveBucket holds three tagged counters. Each word packs the low 32 bits
+// liveBucket holds four tagged counters. Each word packs the low 32 bits
 // of the bucket index it counts for (high half) and the count (low half),
 // so a writer moving a slot to a newer bucket and the increments of its
-// peers are one CAS each and never lose a count. A slot left untouched for
-// exactly a multiple of 2³² bucket widths would be misread as current: at
-// 1 ms buckets that is 49 days of a slot seeing no call while the window
-// sees others, which we accept and document.
+// peers are one CAS each and never lose a count.
+//
+// 32 bits of index cannot tell every gap apart: a slot last written
+// between 2³² − 2²⁰ and 2³² bucket widths ago (49 days at 1 ms buckets,
+// give or take 17 minutes) is taken for a slightly newer bucket by a
+// writer, and a slot last written exactly a multiple of 2³² widths ago is
+// taken for the current one by a reader. We accept and document both.
 type liveBucket struct {
 	calls, fails, slow, slowFails atomic.Uint64
 	_                             [32]byte
@@ -140,15 +150,20 @@ func slowFail(b uint32) int64 {
 	return 0
 }
 
+// newerSpan is how far ahead (in buckets) a slot's tag may be for a writer
+// to take it as a newer bucket rather than a stale one.
+const newerSpan = 1 << 20
+
 // tagged increments the counter of bucket idx in word, resetting it first
-// if it still counts an older bucket. A word already on a newer bucket (a
-// writer whose clock reading is older than its peers') counts there.
+// if it counts another bucket, unless that bucket is slightly newer (a
+// writer whose clock reading is older than its peers'): then it counts
+// there.
 func tagged(word *atomic.Uint64, idx int64) {
 	tag := uint64(uint32(idx)) << 32
 	for {
 		old := word.Load()
 		next := old + 1
-		if old == 0 || (old&^0xffffffff != tag && int32(uint32(old>>32)-uint32(idx)) < 0) {
+		if ahead := uint32(old>>32) - uint32(idx); old == 0 || (ahead != 0 && ahead >= newerSpan) {
 			next = tag | 1
 		}
 		if word.CompareAndSwap(old, next) {

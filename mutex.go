@@ -47,15 +47,17 @@ func (b *MutexBreaker) Subscribe(opts ...events.Option) *events.Subscription {
 	return b.em.subscribe(opts)
 }
 
-// now returns the time for the machine's deadlines: the clock when a
-// deadline is pending, otherwise the zero time, which the machine clamps
-// to the latest time it saw. This keeps the clock off the Closed path.
-// Time windows are fed from the duration time source instead (windowTime).
+// now returns the time for the machine: the clock, except in Closed and
+// Disabled, where it returns the zero time, which the machine clamps to the
+// latest time it saw. This keeps the clock off the Closed path; the one
+// transition out of Closed that is not a command, a trip, reads the clock
+// itself (see report). Time windows are fed from the duration time source
+// instead (windowTime).
 func (b *MutexBreaker) now() time.Time {
-	if !b.m.Deadline().IsZero() {
-		return b.clk.Now()
+	if st := b.m.State(); st == Closed || st == Disabled {
+		return time.Time{}
 	}
-	return time.Time{}
+	return b.clk.Now()
 }
 
 // windowTime is the time a time window records and reads at, from the
@@ -141,8 +143,18 @@ func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 	}
 	now := b.now()
 	b.advance(now)
-	tr, _ := b.m.Report(b.windowTime(nanos, now), engine.Ticket{Epoch: p.epoch, Probe: p.probe}, o, d)
-	b.apply(tr)
+	t := engine.Ticket{Epoch: p.epoch, Probe: p.probe}
+	if st := b.m.State(); st == Closed || st == Disabled {
+		// The Closed path reads no clock unless the outcome trips: then
+		// the transition (and the open deadline) need the true time.
+		if _, trips := b.m.Record(b.windowTime(nanos, now), t, o, d); trips {
+			now = b.clk.Now()
+			b.apply(b.m.TripIf(now, b.m.Counts(b.windowTime(nanos, now))))
+		}
+	} else {
+		tr, _ := b.m.Report(b.windowTime(nanos, now), t, o, d)
+		b.apply(tr)
+	}
 	b.em.emitCall(callKind(o), d)
 	b.mu.Unlock()
 }

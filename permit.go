@@ -6,6 +6,7 @@ import (
 
 	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
+	"github.com/breakerlabs/breaker/internal/mutant"
 )
 
 // Permit is the right to make one call, granted by Acquire. Report its
@@ -101,6 +102,9 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 	v := b.view.Load()
 	switch v.mode {
 	case modeAdmit:
+		if v.win.tripping.Load() {
+			return b.acquireProbe(ctx)
+		}
 		p := Permit{r: v.win, epoch: v.epoch}
 		if b.measure {
 			p.start = b.nanos()
@@ -124,8 +128,12 @@ func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	b := w.b
 	now, d, slow := b.measureCall(p)
 	b.countOutcome(o, d, slow)
-	if o != engine.Ignore && b.view.Load().win == w {
-		if w.record(now, o == engine.Failure, slow) {
+	if mutant.CountStale {
+		w = b.view.Load().win
+	}
+	if o != engine.Ignore && w != nil && b.view.Load().win == w {
+		if w.record(now, o == engine.Failure, slow) && b.s.Evaluate(w.counts(now)).Reason != engine.ReasonNone {
+			w.tripping.Store(true)
 			b.nudgeActor()
 		}
 	}

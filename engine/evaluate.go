@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/breakerlabs/breaker/internal/mutant"
+
 // Verdict is the outcome of evaluating the trip conditions on a window.
 // Reason is ReasonNone when no condition holds.
 type Verdict struct {
@@ -20,12 +22,12 @@ func (s *Settings) Evaluate(c Counts) Verdict {
 		return Verdict{}
 	}
 	if s.FailureRate > 0 {
-		if r := float64(c.Failures) / float64(c.Calls); r >= s.FailureRate {
+		if r := float64(c.Failures) / float64(c.Calls); atOrOver(r, s.FailureRate) {
 			return Verdict{Reason: ReasonFailureRate, Rate: r}
 		}
 	}
 	if s.SlowCallRate > 0 && s.SlowCallDuration > 0 {
-		if r := float64(c.SlowCalls) / float64(c.Calls); r >= s.SlowCallRate {
+		if r := float64(c.SlowCalls) / float64(c.Calls); atOrOver(r, s.SlowCallRate) {
 			return Verdict{Reason: ReasonSlowCallRate, Rate: r}
 		}
 	}
@@ -39,4 +41,12 @@ func (s *Settings) Rates(c Counts) (failureRate, slowCallRate float64) {
 		return -1, -1
 	}
 	return float64(c.Failures) / float64(c.Calls), float64(c.SlowCalls) / float64(c.Calls)
+}
+
+// atOrOver reports whether rate r trips a threshold: at or over it.
+func atOrOver(r, threshold float64) bool {
+	if mutant.RateGreater {
+		return r > threshold
+	}
+	return r >= threshold
 }

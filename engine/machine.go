@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/breakerlabs/breaker/internal/mutant"
+)
 
 // Outcome is how a call ended.
 type Outcome uint8
@@ -165,32 +169,53 @@ func (s *Settings) Slow(d time.Duration) bool {
 // transition is the one the outcome caused, if any.
 func (m *Machine) Report(now time.Time, t Ticket, o Outcome, d time.Duration) (tr Transition, counted bool) {
 	now = m.clamp(now)
-	if t.Epoch != m.epoch {
+	if t.Epoch != m.epoch && !mutant.SkipEpoch {
 		return Transition{}, false
 	}
 	switch m.state {
 	case Closed, Disabled:
-		if t.Probe != 0 || o == Ignore {
+		counted, trips := m.Record(now, t, o, d)
+		if trips {
+			tr = m.TripIf(now, m.Counts(now))
+		}
+		return tr, counted
+	case HalfOpen:
+		if mutant.LeakProbe && o == Ignore {
 			return Transition{}, false
 		}
-		failure := o == Failure
-		m.win.record(now, failure, m.s.Slow(d))
-		if failure {
-			m.consec++
-		} else {
-			m.consec = 0
-		}
-		if m.state == Disabled {
-			return Transition{}, true
-		}
-		return m.TripIf(now, m.Counts(now)), true
-	case HalfOpen:
 		if !m.release(t.Probe) || o == Ignore {
 			return Transition{}, false
 		}
 		return m.judgeProbe(now, o == Failure || (m.s.SlowCallRate > 0 && m.s.Slow(d))), true
 	}
 	return Transition{}, false
+}
+
+// Record is the first half of Report for a Closed or Disabled machine: it
+// adds the outcome to the window, and reports whether it was counted and
+// whether a trip condition now holds, without tripping. A driver that does
+// not read the clock for every report (MutexBreaker) records at a cheap
+// time, then reads the clock only when it must trip, and calls TripIf with
+// it. In any other state Record does nothing.
+func (m *Machine) Record(now time.Time, t Ticket, o Outcome, d time.Duration) (counted, trips bool) {
+	now = m.clamp(now)
+	if (t.Epoch != m.epoch && !mutant.SkipEpoch) || t.Probe != 0 || o == Ignore {
+		return false, false
+	}
+	if m.state != Closed && m.state != Disabled {
+		return false, false
+	}
+	failure := o == Failure
+	m.win.record(now, failure, m.s.Slow(d))
+	if failure {
+		m.consec++
+	} else {
+		m.consec = 0
+	}
+	if m.state == Disabled {
+		return true, false
+	}
+	return true, m.s.Evaluate(m.Counts(now)).Reason != ReasonNone
 }
 
 // release removes probe p from the in-flight set, reporting whether it was there.
@@ -203,7 +228,7 @@ func (m *Machine) release(p uint64) bool {
 			return true
 		}
 	}
-	return false
+	return mutant.DoubleProbe
 }
 
 // judgeProbe counts a completed probe and decides, if the policy can.
