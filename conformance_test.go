@@ -1,0 +1,1429 @@
+package breaker
+
+// The behavioural contract of DESIGN §2 and §4, written once and run over
+// both implementations (the actor New and the mutex variant NewMutex).
+// Time is driven only by a mock clock; settle makes the actor's
+// asynchronous trips and timeouts deterministic.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker/events"
+)
+
+const confOpenTimeout = 10 * time.Second
+
+// confConfig is the base configuration of the conformance tests: a count
+// window of 10, tripping on 3 failures in a row, open for 10s with no
+// backoff, one strict probe that closes on its first success.
+func confConfig() Config {
+	return Config{
+		Window:              CountWindow(10),
+		MinimumCalls:        1,
+		ConsecutiveFailures: 3,
+		OpenTimeout:         confOpenTimeout,
+		BackoffMultiplier:   1,
+		MaxOpenTimeout:      confOpenTimeout,
+		HalfOpen:            HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1},
+	}
+}
+
+// confWith returns confConfig changed by mod (if non-nil).
+func confWith(mod func(*Config)) Config {
+	c := confConfig()
+	if mod != nil {
+		mod(&c)
+	}
+	return c
+}
+
+func confAcquire(t *testing.T, c Circuit) Permit {
+	t.Helper()
+	p, err := c.Acquire(context.Background())
+	if err != nil {
+		t.Fatalf("Acquire in %v: %v", c.State(), err)
+	}
+	return p
+}
+
+// confReport reports o on p: 'S' success, 'F' failure, 'I' ignore.
+func confReport(t *testing.T, p Permit, o rune) {
+	t.Helper()
+	switch o {
+	case 'S':
+		p.Success()
+	case 'F':
+		p.Failure()
+	case 'I':
+		p.Ignore()
+	default:
+		t.Fatalf("bad outcome %q", o)
+	}
+}
+
+// confRun acquires a permit and reports it for each outcome in seq, then
+// settles.
+func confRun(t *testing.T, c Circuit, seq string) {
+	t.Helper()
+	for _, o := range seq {
+		confReport(t, confAcquire(t, c), o)
+	}
+	settle(c)
+}
+
+func confWantState(t *testing.T, c Circuit, want State) {
+	t.Helper()
+	settle(c)
+	if got := c.State(); got != want {
+		t.Fatalf("State() = %v, want %v", got, want)
+	}
+}
+
+// confTrip trips a breaker of confConfig (3 failures in a row).
+func confTrip(t *testing.T, c Circuit) {
+	t.Helper()
+	confRun(t, c, "FFF")
+	confWantState(t, c, Open)
+}
+
+// confHalfOpen trips c and lets its open timeout (d) elapse.
+func confHalfOpen(t *testing.T, c Circuit, mk *clock.Mock, d time.Duration) {
+	t.Helper()
+	confTrip(t, c)
+	advance(c, mk, d)
+	confWantState(t, c, HalfOpen)
+}
+
+type confSubscriber interface {
+	Subscribe(opts ...events.Option) *events.Subscription
+}
+
+// confSubscribe subscribes to every kind of c's events.
+func confSubscribe(t *testing.T, c Circuit) *events.Subscription {
+	t.Helper()
+	s, ok := c.(confSubscriber)
+	if !ok {
+		t.Fatalf("%T has no Subscribe method", c)
+	}
+	sub := s.Subscribe(events.WithKinds(events.AllKinds()...), events.WithBuffer(4096))
+	t.Cleanup(sub.Close)
+	return sub
+}
+
+// confDrain returns the events buffered in sub, without waiting.
+func confDrain(sub *events.Subscription) []events.Event {
+	var evs []events.Event
+	for {
+		select {
+		case e, ok := <-sub.C():
+			if !ok {
+				return evs
+			}
+			evs = append(evs, e)
+		default:
+			return evs
+		}
+	}
+}
+
+func confChanges(evs []events.Event) []events.Event {
+	var out []events.Event
+	for _, e := range evs {
+		if e.Kind == events.StateChanged {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func confFormat(evs []events.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "\n\t%v", e)
+	}
+	return b.String()
+}
+
+// confOneChange asserts that evs hold exactly one StateChanged event and
+// returns it.
+func confOneChange(t *testing.T, evs []events.Event) events.Event {
+	t.Helper()
+	ch := confChanges(evs)
+	if len(ch) != 1 {
+		t.Fatalf("got %d StateChanged events, want 1:%s", len(ch), confFormat(evs))
+	}
+	return ch[0]
+}
+
+// confNoHang runs f and fails the test if it does not return within a
+// generous bound (a hang guard, not synchronisation).
+func confNoHang(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s hangs", what)
+	}
+}
+
+// ---------------------------------------------------------------- Closed
+
+func TestConformanceClosedTrips(t *testing.T) {
+	type step struct {
+		run         string // outcomes to report
+		want        State
+		calls, fail int // window counts checked while Closed
+	}
+	rate := func(r float64, min, size int) func(*Config) {
+		return func(c *Config) {
+			c.ConsecutiveFailures, c.FailureRate, c.MinimumCalls, c.Window = 0, r, min, CountWindow(size)
+		}
+	}
+	tests := []struct {
+		name   string
+		mod    func(*Config)
+		steps  []step
+		reason Reason
+		rate   float64
+		count  int
+	}{
+		{
+			name:   "consecutive failures",
+			steps:  []step{{"FF", Closed, 2, 2}, {"F", Open, 0, 0}},
+			reason: ReasonConsecutiveFailures, count: 3,
+		},
+		{
+			name:   "a success breaks the run",
+			steps:  []step{{"FFSFF", Closed, 5, 4}, {"F", Open, 0, 0}},
+			reason: ReasonConsecutiveFailures, count: 3,
+		},
+		{
+			name:   "ignored calls neither break nor extend the run",
+			steps:  []step{{"FFIII", Closed, 2, 2}, {"F", Open, 0, 0}},
+			reason: ReasonConsecutiveFailures, count: 3,
+		},
+		{
+			name:   "failure rate exactly at threshold",
+			mod:    rate(0.5, 4, 10),
+			steps:  []step{{"SSF", Closed, 3, 1}, {"F", Open, 0, 0}},
+			reason: ReasonFailureRate, rate: 0.5,
+		},
+		{
+			name:   "failure rate below threshold",
+			mod:    rate(0.5, 4, 10),
+			steps:  []step{{"SSSFSSF", Closed, 7, 2}, {"F", Closed, 8, 3}, {"F", Closed, 9, 4}, {"F", Open, 0, 0}},
+			reason: ReasonFailureRate, rate: 0.5,
+		},
+		{
+			name: "MinimumCalls-1 does not trip; the call completing MinimumCalls does",
+			mod:  rate(0.5, 4, 10),
+			// 3 failures of 3 calls is a rate of 1, but under MinimumCalls;
+			// the success that completes MinimumCalls trips at 0.75.
+			steps:  []step{{"FFF", Closed, 3, 3}, {"S", Open, 0, 0}},
+			reason: ReasonFailureRate, rate: 0.75,
+		},
+		{
+			name: "count window wrap forgets old failures",
+			mod:  rate(0.75, 4, 4),
+			// After FFSSSS the window is SSSS; FF makes it SSFF (0.5): a window
+			// that kept the first two failures would trip at 4/4 here.
+			steps:  []step{{"FFSS", Closed, 4, 2}, {"SS", Closed, 4, 0}, {"FF", Closed, 4, 2}, {"F", Open, 0, 0}},
+			reason: ReasonFailureRate, rate: 0.75,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, _ := newMocked(t, im, confWith(tt.mod))
+				sub := confSubscribe(t, c)
+				for i, s := range tt.steps {
+					confRun(t, c, s.run)
+					if got := c.State(); got != s.want {
+						t.Fatalf("step %d (%q): State() = %v, want %v", i, s.run, got, s.want)
+					}
+					if s.want != Closed {
+						continue
+					}
+					if m := c.Metrics(); m.WindowCalls != s.calls || m.WindowFailures != s.fail {
+						t.Fatalf("step %d (%q): window %d calls, %d failures; want %d, %d",
+							i, s.run, m.WindowCalls, m.WindowFailures, s.calls, s.fail)
+					}
+				}
+				e := confOneChange(t, confDrain(sub))
+				if e.From != Closed || e.To != Open || e.Reason != tt.reason || e.Rate != tt.rate || e.Count != tt.count {
+					t.Errorf("trip event %v: From %v To %v Reason %v Rate %v Count %v; want closed → open, %v, rate %v, count %v",
+						e, e.From, e.To, e.Reason, e.Rate, e.Count, tt.reason, tt.rate, tt.count)
+				}
+				if m := c.Metrics(); m.Trips != 1 {
+					t.Errorf("Metrics.Trips = %d, want 1", m.Trips)
+				}
+			})
+		})
+	}
+}
+
+func TestConformanceTimeWindow(t *testing.T) {
+	cfg := confWith(func(c *Config) {
+		c.Window = TimeWindow(10*time.Second, 10)
+		c.ConsecutiveFailures, c.FailureRate, c.MinimumCalls = 0, 0.5, 3
+	})
+	tests := []struct {
+		name      string
+		gap       time.Duration
+		keptCalls int // window calls after the gap, before the third call
+		want      State
+	}{
+		{"calls within Duration are kept", 9 * time.Second, 2, Open},
+		{"calls one whole window old are forgotten", 10 * time.Second, 0, Closed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, cfg)
+				confRun(t, c, "FS")
+				confWantState(t, c, Closed)
+				advance(c, mk, tt.gap)
+				if m := c.Metrics(); m.WindowCalls != tt.keptCalls {
+					t.Fatalf("after %v: WindowCalls = %d, want %d", tt.gap, m.WindowCalls, tt.keptCalls)
+				}
+				// F makes 2 failures of 3 calls (0.67) if the first two are
+				// still in the window, else 1 call, under MinimumCalls.
+				confRun(t, c, "F")
+				confWantState(t, c, tt.want)
+				if tt.want == Closed {
+					if m := c.Metrics(); m.WindowCalls != 1 || m.WindowFailures != 1 {
+						t.Errorf("window %d calls, %d failures; want 1, 1", m.WindowCalls, m.WindowFailures)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestConformanceSlowCallRate(t *testing.T) {
+	cfg := confWith(func(c *Config) {
+		c.ConsecutiveFailures, c.MinimumCalls = 0, 2
+		c.SlowCallDuration, c.SlowCallRate = time.Second, 0.5
+	})
+	tests := []struct {
+		name     string
+		took     time.Duration // the first call's duration
+		wantSlow int
+		want     State
+	}{
+		{"a call of exactly SlowCallDuration is slow", time.Second, 1, Open},
+		{"a call 1ns shorter is not", time.Second - time.Nanosecond, 0, Closed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, cfg)
+				sub := confSubscribe(t, c)
+				p := confAcquire(t, c)
+				mk.Add(tt.took)
+				p.Success()
+				settle(c)
+				if m := c.Metrics(); m.WindowSlowCalls != tt.wantSlow || m.SlowCalls != uint64(tt.wantSlow) {
+					t.Fatalf("WindowSlowCalls %d, lifetime SlowCalls %d; want %d", m.WindowSlowCalls, m.SlowCalls, tt.wantSlow)
+				}
+				confRun(t, c, "S") // a fast success: 1 or 0 slow of 2 calls
+				confWantState(t, c, tt.want)
+				if tt.want != Open {
+					return
+				}
+				e := confOneChange(t, confDrain(sub))
+				if e.Reason != ReasonSlowCallRate || e.Rate != 0.5 {
+					t.Errorf("trip event %v: reason %v rate %v, want slow-call-rate 0.5", e, e.Reason, e.Rate)
+				}
+				if m := c.Metrics(); m.Successes != 2 || m.Failures != 0 {
+					t.Errorf("lifetime %d successes, %d failures; want 2, 0", m.Successes, m.Failures)
+				}
+			})
+		})
+	}
+}
+
+func TestConformanceSlowFailureCountsInBothRates(t *testing.T) {
+	tests := []struct {
+		name                  string
+		failureRate, slowRate float64
+		reason                Reason
+	}{
+		// FailureRate 1 cannot be reached with one success in two calls:
+		// only the slow failure counting as slow can trip it.
+		{"as slow", 1, 0.5, ReasonSlowCallRate},
+		// SlowCallRate 1 likewise: only the slow failure counting as a
+		// failure can trip it.
+		{"as failure", 0.5, 1, ReasonFailureRate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confWith(func(c *Config) {
+					c.ConsecutiveFailures, c.MinimumCalls = 0, 2
+					c.FailureRate, c.SlowCallDuration, c.SlowCallRate = tt.failureRate, time.Second, tt.slowRate
+				}))
+				sub := confSubscribe(t, c)
+				p := confAcquire(t, c)
+				mk.Add(2 * time.Second)
+				p.Failure()
+				settle(c)
+				m := c.Metrics()
+				if m.State != Closed || m.WindowCalls != 1 || m.WindowFailures != 1 || m.WindowSlowCalls != 1 {
+					t.Fatalf("after a slow failure: %v, window %d calls %d failures %d slow; want closed, 1, 1, 1",
+						m.State, m.WindowCalls, m.WindowFailures, m.WindowSlowCalls)
+				}
+				if m.Failures != 1 || m.SlowCalls != 1 {
+					t.Fatalf("lifetime %d failures, %d slow; want 1, 1", m.Failures, m.SlowCalls)
+				}
+				confRun(t, c, "S")
+				confWantState(t, c, Open)
+				if e := confOneChange(t, confDrain(sub)); e.Reason != tt.reason || e.Rate != 0.5 {
+					t.Errorf("trip event %v: reason %v rate %v, want %v 0.5", e, e.Reason, e.Rate, tt.reason)
+				}
+			})
+		})
+	}
+}
+
+// ------------------------------------------------------------------ Open
+
+func TestConformanceOpenRejects(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confConfig())
+		advance(c, mk, time.Minute) // trip well after the breaker was made
+		tripAt := mk.Now()
+		confTrip(t, c)
+		want := tripAt.Add(confOpenTimeout)
+		for i := 0; i < 3; i++ {
+			p, err := c.Acquire(context.Background())
+			if !errors.Is(err, ErrOpen) {
+				t.Fatalf("Acquire in Open: %v, want ErrOpen", err)
+			}
+			if errors.Is(err, ErrTooManyProbes) {
+				t.Errorf("open rejection %v matches ErrTooManyProbes", err)
+			}
+			var oe *OpenError
+			if !errors.As(err, &oe) {
+				t.Fatalf("Acquire in Open: %T %v, want *OpenError", err, err)
+			}
+			if oe.Breaker != "test" || !oe.Until.Equal(want) {
+				t.Errorf("OpenError{%q, %v}, want {\"test\", %v} (trip time + OpenTimeout)", oe.Breaker, oe.Until, want)
+			}
+			p.Failure() // the zero permit: ignored
+		}
+		m := c.Metrics()
+		if !m.OpenUntil.Equal(want) || !m.Since.Equal(tripAt) {
+			t.Errorf("Metrics OpenUntil %v Since %v, want %v, %v", m.OpenUntil, m.Since, want, tripAt)
+		}
+		if m.Rejected != 3 || m.Failures != 3 {
+			t.Errorf("Rejected %d Failures %d, want 3, 3", m.Rejected, m.Failures)
+		}
+	})
+}
+
+func TestConformanceOpenToHalfOpenAtDeadline(t *testing.T) {
+	for _, offset := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprintf("tripped at +%v", offset), func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confConfig())
+				advance(c, mk, offset)
+				confTrip(t, c)
+				deadline := mk.Now().Add(confOpenTimeout)
+				sub := confSubscribe(t, c)
+
+				advance(c, mk, confOpenTimeout-time.Nanosecond)
+				confWantState(t, c, Open)
+				if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrOpen) {
+					t.Fatalf("Acquire 1ns before the deadline: %v, want ErrOpen", err)
+				}
+
+				// No traffic at all: the actor's timer must act on its own.
+				mk.Add(time.Nanosecond)
+				eventually(t, "half-open at the deadline", func() bool { return c.State() == HalfOpen })
+				settle(c)
+				m := c.Metrics()
+				if m.State != HalfOpen || !m.Since.Equal(deadline) || !m.OpenUntil.IsZero() {
+					t.Errorf("Metrics %v Since %v OpenUntil %v, want half-open since %v, zero OpenUntil",
+						m.State, m.Since, m.OpenUntil, deadline)
+				}
+				e := confOneChange(t, confDrain(sub))
+				if e.From != Open || e.To != HalfOpen || e.Reason != ReasonOpenTimeout || !e.Time.Equal(deadline) {
+					t.Errorf("event %v at %v, want open → half-open (open-timeout) at %v", e, e.Time, deadline)
+				}
+			})
+		})
+	}
+}
+
+// TestConformanceDeadlineFromTransitionTime checks that deadlines are
+// computed from the time of the transition that sets them (DESIGN §2),
+// however long the breaker sat in its previous state.
+func TestConformanceDeadlineFromTransitionTime(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxWait time.Duration
+		reach   func(t *testing.T, c Circuit, mk *clock.Mock) // ends Open
+	}{
+		{"trip from Closed after the clock moved", 0, func(t *testing.T, c Circuit, mk *clock.Mock) {
+			advance(c, mk, 5*time.Minute)
+			confTrip(t, c)
+		}},
+		{"probe failure a while into HalfOpen", 0, func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confHalfOpen(t, c, mk, confOpenTimeout)
+			p := confAcquire(t, c)
+			mk.Add(3 * time.Second)
+			p.Failure()
+			confWantState(t, c, Open)
+		}},
+		{"probe failure a while into HalfOpen with MaxWait", time.Minute, func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confHalfOpen(t, c, mk, confOpenTimeout)
+			p := confAcquire(t, c)
+			mk.Add(3 * time.Second)
+			p.Failure()
+			confWantState(t, c, Open)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confWith(func(c *Config) { c.HalfOpen.MaxWait = tt.maxWait }))
+				tt.reach(t, c, mk)
+				at := mk.Now()
+				m := c.Metrics()
+				if !m.Since.Equal(at) || !m.OpenUntil.Equal(at.Add(confOpenTimeout)) {
+					t.Errorf("opened at %v: Since %v OpenUntil %v, want %v, %v",
+						at, m.Since, m.OpenUntil, at, at.Add(confOpenTimeout))
+				}
+				// And it stays open for the whole OpenTimeout.
+				advance(c, mk, confOpenTimeout/2)
+				confWantState(t, c, Open)
+			})
+		})
+	}
+}
+
+func TestConformanceBackoff(t *testing.T) {
+	const ot = time.Second
+	cfg := confWith(func(c *Config) {
+		c.OpenTimeout, c.BackoffMultiplier, c.MaxOpenTimeout = ot, 2, 5*time.Second
+	})
+	// checkOpenFor asserts that c is Open for exactly d from now.
+	checkOpenFor := func(t *testing.T, c Circuit, mk *clock.Mock, d time.Duration) {
+		t.Helper()
+		confWantState(t, c, Open)
+		m := c.Metrics()
+		if got := m.OpenUntil.Sub(m.Since); got != d || !m.Since.Equal(mk.Now()) {
+			t.Fatalf("open for %v since %v, want %v since %v", got, m.Since, d, mk.Now())
+		}
+		_, err := c.Acquire(context.Background())
+		var oe *OpenError
+		if !errors.As(err, &oe) || !oe.Until.Equal(mk.Now().Add(d)) {
+			t.Fatalf("Acquire: %v, want an OpenError until %v", err, mk.Now().Add(d))
+		}
+		advance(c, mk, d-time.Nanosecond)
+		confWantState(t, c, Open)
+		advance(c, mk, time.Nanosecond)
+		confWantState(t, c, HalfOpen)
+	}
+	failProbe := func(t *testing.T, c Circuit) {
+		t.Helper()
+		confRun(t, c, "F")
+	}
+	forEachImpl(t, func(t *testing.T, im impl) {
+		t.Run("grows and caps", func(t *testing.T) {
+			c, mk := newMocked(t, im, cfg)
+			confTrip(t, c)
+			for _, d := range []time.Duration{ot, 2 * ot, 4 * ot, 5 * ot, 5 * ot} {
+				checkOpenFor(t, c, mk, d)
+				failProbe(t, c)
+			}
+		})
+		t.Run("a trip from Closed resets it", func(t *testing.T) {
+			c, mk := newMocked(t, im, cfg)
+			confTrip(t, c)
+			checkOpenFor(t, c, mk, ot)
+			failProbe(t, c)
+			checkOpenFor(t, c, mk, 2*ot)
+			confRun(t, c, "S") // the probe closes it
+			confWantState(t, c, Closed)
+			confTrip(t, c)
+			checkOpenFor(t, c, mk, ot)
+		})
+		t.Run("Reset resets it", func(t *testing.T) {
+			c, mk := newMocked(t, im, cfg)
+			confTrip(t, c)
+			checkOpenFor(t, c, mk, ot)
+			failProbe(t, c)
+			checkOpenFor(t, c, mk, 2*ot)
+			failProbe(t, c)
+			c.Reset()
+			confTrip(t, c)
+			checkOpenFor(t, c, mk, ot)
+		})
+	})
+}
+
+// -------------------------------------------------------------- HalfOpen
+
+func TestConformanceHalfOpenMaxProbes(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confWith(func(c *Config) {
+			c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 2, 3
+		}))
+		confHalfOpen(t, c, mk, confOpenTimeout)
+		p1, p2 := confAcquire(t, c), confAcquire(t, c)
+		for i := 0; i < 2; i++ {
+			p, err := c.Acquire(context.Background())
+			if !errors.Is(err, ErrTooManyProbes) || errors.Is(err, ErrOpen) {
+				t.Fatalf("Acquire beyond MaxProbes: %v, want ErrTooManyProbes (not ErrOpen)", err)
+			}
+			p.Success() // the zero permit: must not decide anything
+		}
+		settle(c)
+		m := c.Metrics()
+		if m.State != HalfOpen || m.HalfOpenInFlight != 2 || m.Rejected != 2 {
+			t.Fatalf("%v, %d in flight, %d rejected; want half-open, 2, 2", m.State, m.HalfOpenInFlight, m.Rejected)
+		}
+		p1.Success()
+		settle(c)
+		if m := c.Metrics(); m.HalfOpenInFlight != 1 {
+			t.Fatalf("after one probe reported: %d in flight, want 1", m.HalfOpenInFlight)
+		}
+		p3 := confAcquire(t, c) // the freed slot
+		p2.Success()
+		p3.Success()
+		confWantState(t, c, Closed)
+	})
+}
+
+func TestConformanceHalfOpenStrict(t *testing.T) {
+	tests := []struct {
+		name   string
+		seq    string
+		want   State
+		reason Reason
+		count  int
+	}{
+		{"SuccessThreshold successes close", "SSS", Closed, ReasonProbesSucceeded, 3},
+		{"fewer successes decide nothing", "SS", HalfOpen, 0, 0},
+		{"a failure reopens", "SF", Open, ReasonProbeFailed, 0},
+		{"a first failure reopens", "F", Open, ReasonProbeFailed, 0},
+		{"ignored probes decide nothing", "SIIS", HalfOpen, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confWith(func(c *Config) {
+					c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 3, 3
+				}))
+				confHalfOpen(t, c, mk, confOpenTimeout)
+				sub := confSubscribe(t, c)
+				confRun(t, c, tt.seq)
+				confWantState(t, c, tt.want)
+				ch := confChanges(confDrain(sub))
+				if tt.want == HalfOpen {
+					if len(ch) != 0 {
+						t.Fatalf("unexpected transitions:%s", confFormat(ch))
+					}
+					return
+				}
+				e := confOneChange(t, ch)
+				if e.From != HalfOpen || e.To != tt.want || e.Reason != tt.reason {
+					t.Errorf("event %v, want half-open → %v (%v)", e, tt.want, tt.reason)
+				}
+				if tt.reason == ReasonProbesSucceeded && e.Count != tt.count {
+					t.Errorf("event %v: Count %d, want %d", e, e.Count, tt.count)
+				}
+				if tt.want == Closed {
+					if m := c.Metrics(); m.WindowCalls != 0 || m.ConsecutiveFailures != 0 {
+						t.Errorf("entered Closed with window %d calls, %d in a row; want empty", m.WindowCalls, m.ConsecutiveFailures)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestConformanceHalfOpenByRate(t *testing.T) {
+	tests := []struct {
+		seq    string
+		want   State
+		reason Reason
+		rate   float64
+	}{
+		{"SSFF", Closed, ReasonProbesSucceeded, 0.5}, // exactly SuccessRate
+		{"SSSF", Closed, ReasonProbesSucceeded, 0.75},
+		{"SFFF", Open, ReasonProbeFailed, 0.25},
+		{"FFF", HalfOpen, 0, 0}, // under MinimumProbes: no decision, even all failed
+		{"SSS", HalfOpen, 0, 0},
+		{"FIIFI", HalfOpen, 0, 0}, // ignored probes are not completed probes
+	}
+	for _, tt := range tests {
+		t.Run(tt.seq, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confWith(func(c *Config) {
+					c.HalfOpen = HalfOpenPolicy{MaxProbes: 4, Mode: ByRate, MinimumProbes: 4, SuccessRate: 0.5}
+				}))
+				confHalfOpen(t, c, mk, confOpenTimeout)
+				sub := confSubscribe(t, c)
+				confRun(t, c, tt.seq)
+				confWantState(t, c, tt.want)
+				ch := confChanges(confDrain(sub))
+				if tt.want == HalfOpen {
+					if len(ch) != 0 {
+						t.Fatalf("unexpected transitions:%s", confFormat(ch))
+					}
+					return
+				}
+				if e := confOneChange(t, ch); e.Reason != tt.reason || e.Rate != tt.rate {
+					t.Errorf("event %v: reason %v rate %v, want %v %v", e, e.Reason, e.Rate, tt.reason, tt.rate)
+				}
+			})
+		})
+	}
+}
+
+func TestConformanceHalfOpenIgnoreFreesSlot(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confConfig())
+		confHalfOpen(t, c, mk, confOpenTimeout)
+		p := confAcquire(t, c)
+		if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrTooManyProbes) {
+			t.Fatalf("second probe: %v, want ErrTooManyProbes", err)
+		}
+		p.Ignore()
+		settle(c)
+		if m := c.Metrics(); m.State != HalfOpen || m.HalfOpenInFlight != 0 || m.Ignored != 1 {
+			t.Fatalf("after Ignore: %v, %d in flight, %d ignored; want half-open, 0, 1", m.State, m.HalfOpenInFlight, m.Ignored)
+		}
+		confRun(t, c, "S")
+		confWantState(t, c, Closed)
+	})
+}
+
+func TestConformanceHalfOpenProbeCountsOnce(t *testing.T) {
+	tests := []struct {
+		name   string
+		second rune // the second report of the first probe
+	}{
+		{"success twice", 'S'},
+		{"success then failure", 'F'},
+		{"success then ignore", 'I'},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confWith(func(c *Config) {
+					c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 2, 2
+				}))
+				confHalfOpen(t, c, mk, confOpenTimeout)
+				p1 := confAcquire(t, c)
+				p2 := confAcquire(t, c) // in flight throughout
+				p1.Success()
+				confReport(t, p1, tt.second)
+				confWantState(t, c, HalfOpen)
+				if m := c.Metrics(); m.HalfOpenInFlight != 1 {
+					t.Fatalf("%d probes in flight, want 1 (p2): a second report freed another slot", m.HalfOpenInFlight)
+				}
+				if _, err := c.Acquire(context.Background()); err != nil {
+					t.Fatalf("Acquire with one slot free: %v", err)
+				}
+				p2.Success() // the second success in a row
+				confWantState(t, c, Closed)
+			})
+		})
+	}
+}
+
+func TestConformanceHalfOpenMaxWait(t *testing.T) {
+	const maxWait = 5 * time.Second
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confWith(func(c *Config) { c.HalfOpen.MaxWait = maxWait }))
+		confHalfOpen(t, c, mk, confOpenTimeout)
+		sub := confSubscribe(t, c)
+		lost := confAcquire(t, c) // never reported in time
+		if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrTooManyProbes) {
+			t.Fatalf("second probe: %v, want ErrTooManyProbes", err)
+		}
+		advance(c, mk, maxWait-time.Nanosecond)
+		confWantState(t, c, HalfOpen)
+		at := mk.Now().Add(time.Nanosecond)
+		mk.Add(time.Nanosecond)
+		eventually(t, "re-open after MaxWait", func() bool { return c.State() == Open })
+		settle(c)
+		e := confOneChange(t, confDrain(sub))
+		if e.From != HalfOpen || e.To != Open || e.Reason != ReasonHalfOpenTimeout || !e.Time.Equal(at) {
+			t.Errorf("event %v at %v, want half-open → open (half-open-timeout) at %v", e, e.Time, at)
+		}
+		if m := c.Metrics(); !m.OpenUntil.Equal(at.Add(confOpenTimeout)) || m.HalfOpenInFlight != 0 {
+			t.Errorf("OpenUntil %v, %d in flight; want %v, 0", m.OpenUntil, m.HalfOpenInFlight, at.Add(confOpenTimeout))
+		}
+		advance(c, mk, confOpenTimeout)
+		confWantState(t, c, HalfOpen)
+		// The slot of the lost probe was reclaimed.
+		p := confAcquire(t, c)
+		lost.Success() // stale: must not close the breaker
+		confWantState(t, c, HalfOpen)
+		if m := c.Metrics(); m.HalfOpenInFlight != 1 {
+			t.Errorf("%d in flight, want 1", m.HalfOpenInFlight)
+		}
+		p.Success()
+		confWantState(t, c, Closed)
+	})
+}
+
+// ------------------------------------------------------ manual transitions
+
+func TestConformanceForceOpen(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confConfig())
+		sub := confSubscribe(t, c)
+		c.ForceOpen()
+		if got := c.State(); got != ForcedOpen { // synchronous: no settle
+			t.Fatalf("State() right after ForceOpen = %v", got)
+		}
+		for _, d := range []time.Duration{0, time.Hour, 24 * time.Hour} {
+			advance(c, mk, d)
+			_, err := c.Acquire(context.Background())
+			var oe *OpenError
+			if !errors.Is(err, ErrOpen) || !errors.As(err, &oe) || !oe.Until.IsZero() || oe.Breaker != "test" {
+				t.Fatalf("Acquire in ForcedOpen after %v: %v, want an OpenError with zero Until", d, err)
+			}
+		}
+		m := c.Metrics()
+		if m.State != ForcedOpen || !m.OpenUntil.IsZero() || m.Rejected != 3 {
+			t.Errorf("Metrics %v OpenUntil %v Rejected %d; want forced-open, zero, 3", m.State, m.OpenUntil, m.Rejected)
+		}
+		c.ForceOpen() // again: nothing changes
+		c.Reset()
+		if got := c.State(); got != Closed {
+			t.Fatalf("State() right after Reset = %v", got)
+		}
+		confRun(t, c, "S")
+		settle(c)
+		var got []string
+		for _, e := range confChanges(confDrain(sub)) {
+			got = append(got, fmt.Sprintf("%v→%v %v", e.From, e.To, e.Reason))
+		}
+		if want := "closed→forced-open manual,forced-open→closed manual"; strings.Join(got, ",") != want {
+			t.Errorf("transitions %v, want %s", got, want)
+		}
+	})
+}
+
+func TestConformanceDisable(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confWith(func(c *Config) {
+			c.FailureRate, c.MinimumCalls = 0.1, 1
+		}))
+		confRun(t, c, "F") // a failure rate of 1
+		confWantState(t, c, Open)
+		c.Disable()
+		if got := c.State(); got != Disabled { // synchronous
+			t.Fatalf("State() right after Disable = %v", got)
+		}
+		confRun(t, c, strings.Repeat("F", 25)+"SI")
+		advance(c, mk, time.Hour)
+		confWantState(t, c, Disabled)
+		m := c.Metrics()
+		if m.Failures != 1+25 || m.Successes != 1 || m.Ignored != 1 || m.Trips != 1 {
+			t.Errorf("lifetime %d failures %d successes %d ignored %d trips; want 26, 1, 1, 1",
+				m.Failures, m.Successes, m.Ignored, m.Trips)
+		}
+		if m.WindowCalls != 10 || m.WindowFailures != 9 {
+			t.Errorf("window %d calls, %d failures; want 10, 9 (Disabled still counts)", m.WindowCalls, m.WindowFailures)
+		}
+		c.Reset()
+		if m := c.Metrics(); m.State != Closed || m.WindowCalls != 0 {
+			t.Errorf("after Reset: %v with %d window calls, want closed, 0", m.State, m.WindowCalls)
+		}
+	})
+}
+
+// confReach puts a breaker of confWith(backoff) into a state, with
+// something in its window, probes in flight or backoff attempts to clear.
+var confReach = []struct {
+	state State
+	reach func(t *testing.T, c Circuit, mk *clock.Mock)
+}{
+	{Closed, func(t *testing.T, c Circuit, mk *clock.Mock) { confRun(t, c, "SFF") }},
+	{Open, func(t *testing.T, c Circuit, mk *clock.Mock) {
+		confHalfOpen(t, c, mk, confOpenTimeout)
+		confRun(t, c, "F") // a failed probe: attempt 1
+	}},
+	{HalfOpen, func(t *testing.T, c Circuit, mk *clock.Mock) {
+		confHalfOpen(t, c, mk, confOpenTimeout)
+		confRun(t, c, "F")
+		advance(c, mk, 2*confOpenTimeout)
+		confWantState(t, c, HalfOpen)
+		confAcquire(t, c) // a probe in flight
+	}},
+	{ForcedOpen, func(t *testing.T, c Circuit, mk *clock.Mock) { confTrip(t, c); c.ForceOpen() }},
+	{Disabled, func(t *testing.T, c Circuit, mk *clock.Mock) { c.Disable(); confRun(t, c, "SFF") }},
+}
+
+func confBackoffConfig() Config {
+	return confWith(func(c *Config) {
+		c.BackoffMultiplier, c.MaxOpenTimeout = 2, 10*confOpenTimeout
+		c.HalfOpen.MaxWait = 3 * confOpenTimeout
+	})
+}
+
+func TestConformanceResetFromEveryState(t *testing.T) {
+	for _, r := range confReach {
+		t.Run(r.state.String(), func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confBackoffConfig())
+				r.reach(t, c, mk)
+				confWantState(t, c, r.state)
+				sub := confSubscribe(t, c)
+				at := mk.Now()
+				c.Reset()
+				if got := c.State(); got != Closed { // synchronous: no settle
+					t.Fatalf("State() right after Reset = %v", got)
+				}
+				m := c.Metrics()
+				if m.WindowCalls != 0 || m.WindowFailures != 0 || m.ConsecutiveFailures != 0 ||
+					m.HalfOpenInFlight != 0 || !m.OpenUntil.IsZero() || !m.Since.Equal(at) {
+					t.Errorf("after Reset: %+v; want an empty window since %v", m, at)
+				}
+				e := confOneChange(t, confDrain(sub))
+				if e.From != r.state || e.To != Closed || e.Reason != ReasonManual {
+					t.Errorf("event %v, want %v → closed (manual)", e, r.state)
+				}
+				// The failures in a row were cleared, and so was the backoff.
+				confRun(t, c, "FF")
+				confWantState(t, c, Closed)
+				confRun(t, c, "F")
+				confWantState(t, c, Open)
+				if m := c.Metrics(); m.OpenUntil.Sub(m.Since) != confOpenTimeout {
+					t.Errorf("first trip after Reset open for %v, want %v", m.OpenUntil.Sub(m.Since), confOpenTimeout)
+				}
+			})
+		})
+	}
+}
+
+func TestConformanceManualTransitionsAreSynchronous(t *testing.T) {
+	ops := []struct {
+		name string
+		do   func(Circuit)
+		want State
+	}{
+		{"Reset", Circuit.Reset, Closed},
+		{"ForceOpen", Circuit.ForceOpen, ForcedOpen},
+		{"Disable", Circuit.Disable, Disabled},
+	}
+	for _, r := range confReach {
+		for _, op := range ops {
+			t.Run(r.state.String()+"/"+op.name, func(t *testing.T) {
+				forEachImpl(t, func(t *testing.T, im impl) {
+					c, mk := newMocked(t, im, confBackoffConfig())
+					r.reach(t, c, mk)
+					confWantState(t, c, r.state)
+					op.do(c)
+					if got := c.State(); got != op.want { // no settle
+						t.Fatalf("State() right after %s = %v, want %v", op.name, got, op.want)
+					}
+					if m := c.Metrics(); m.State != op.want {
+						t.Fatalf("Metrics().State right after %s = %v, want %v", op.name, m.State, op.want)
+					}
+				})
+			})
+		}
+	}
+}
+
+// TestConformanceStaleTimers: a timer armed for an earlier state never
+// moves the breaker after a manual transition.
+func TestConformanceStaleTimers(t *testing.T) {
+	ops := []struct {
+		name string
+		do   func(Circuit)
+		want State
+	}{
+		{"Reset", Circuit.Reset, Closed},
+		{"ForceOpen", Circuit.ForceOpen, ForcedOpen},
+		{"Disable", Circuit.Disable, Disabled},
+	}
+	timers := []struct {
+		name  string
+		arm   func(t *testing.T, c Circuit, mk *clock.Mock)
+		after time.Duration // past the armed deadline
+	}{
+		{"open deadline", func(t *testing.T, c Circuit, mk *clock.Mock) { confTrip(t, c) }, 2 * confOpenTimeout},
+		{"half-open MaxWait", func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confHalfOpen(t, c, mk, confOpenTimeout)
+			confAcquire(t, c)
+		}, 4 * confOpenTimeout},
+	}
+	for _, tm := range timers {
+		for _, op := range ops {
+			t.Run(tm.name+"/"+op.name, func(t *testing.T) {
+				forEachImpl(t, func(t *testing.T, im impl) {
+					c, mk := newMocked(t, im, confBackoffConfig())
+					tm.arm(t, c, mk)
+					op.do(c)
+					sub := confSubscribe(t, c)
+					for _, step := range []time.Duration{tm.after / 2, tm.after / 2, tm.after} {
+						advance(c, mk, step)
+						if got := c.State(); got != op.want {
+							t.Fatalf("after %s and %v: State() = %v, want %v", op.name, step, got, op.want)
+						}
+					}
+					if ch := confChanges(confDrain(sub)); len(ch) != 0 {
+						t.Errorf("transitions after %s:%s", op.name, confFormat(ch))
+					}
+				})
+			})
+		}
+	}
+	t.Run("re-tripped after Reset", func(t *testing.T) {
+		forEachImpl(t, func(t *testing.T, im impl) {
+			c, mk := newMocked(t, im, confConfig())
+			confTrip(t, c) // deadline 10s
+			advance(c, mk, confOpenTimeout/2)
+			c.Reset()
+			confTrip(t, c) // deadline 15s
+			advance(c, mk, confOpenTimeout/2)
+			confWantState(t, c, Open) // the 10s timer must not half-open it
+			advance(c, mk, confOpenTimeout/2)
+			confWantState(t, c, HalfOpen)
+		})
+	})
+}
+
+// --------------------------------------------------------------- permits
+
+func TestConformanceStalePermits(t *testing.T) {
+	t.Run("closed permit after Reset", func(t *testing.T) {
+		forEachImpl(t, func(t *testing.T, im impl) {
+			c, _ := newMocked(t, im, confConfig())
+			old := confAcquire(t, c)
+			c.Reset()
+			confRun(t, c, "FF")
+			old.Failure() // would be the third failure in a row
+			confWantState(t, c, Closed)
+			m := c.Metrics()
+			if m.Failures != 3 || m.WindowCalls != 2 || m.WindowFailures != 2 || m.ConsecutiveFailures != 2 {
+				t.Errorf("lifetime %d failures, window %d calls %d failures %d in a row; want 3, 2, 2, 2",
+					m.Failures, m.WindowCalls, m.WindowFailures, m.ConsecutiveFailures)
+			}
+		})
+	})
+	for _, o := range []rune{'S', 'F'} {
+		t.Run("closed permit reported in HalfOpen/"+string(o), func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confConfig())
+				old := confAcquire(t, c)
+				confHalfOpen(t, c, mk, confOpenTimeout)
+				probe := confAcquire(t, c)
+				confReport(t, old, o) // must neither close nor reopen
+				confWantState(t, c, HalfOpen)
+				m := c.Metrics()
+				if m.HalfOpenInFlight != 1 {
+					t.Errorf("%d probes in flight, want 1", m.HalfOpenInFlight)
+				}
+				if got := m.Successes + m.Failures; got != 4 {
+					t.Errorf("lifetime successes+failures = %d, want 4 (the stale report counts)", got)
+				}
+				probe.Success()
+				confWantState(t, c, Closed)
+			})
+		})
+	}
+	t.Run("probe permit after Reset", func(t *testing.T) {
+		forEachImpl(t, func(t *testing.T, im impl) {
+			c, mk := newMocked(t, im, confWith(func(c *Config) { c.ConsecutiveFailures = 1 }))
+			confRun(t, c, "F")
+			advance(c, mk, confOpenTimeout)
+			confWantState(t, c, HalfOpen)
+			probe := confAcquire(t, c)
+			c.Reset()
+			probe.Failure() // one failure trips this config, if it counted
+			confWantState(t, c, Closed)
+			if m := c.Metrics(); m.Failures != 2 || m.WindowCalls != 0 || m.ConsecutiveFailures != 0 {
+				t.Errorf("lifetime %d failures, window %d calls, %d in a row; want 2, 0, 0",
+					m.Failures, m.WindowCalls, m.ConsecutiveFailures)
+			}
+		})
+	})
+}
+
+func TestConformanceZeroPermit(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confWith(func(c *Config) { c.ConsecutiveFailures = 1 }))
+		report := func(p Permit) {
+			p.Failure()
+			p.Success()
+			p.Ignore()
+			p.Done(nil)
+			p.Done(errors.New("boom"))
+			p.Done(context.Canceled)
+		}
+		report(Permit{}) // in Closed: a failure here would trip
+		confWantState(t, c, Closed)
+		if m := c.Metrics(); m.Successes+m.Failures+m.Ignored != 0 || m.WindowCalls != 0 {
+			t.Fatalf("the zero Permit was counted: %+v", m)
+		}
+		confRun(t, c, "F")
+		p, err := c.Acquire(context.Background())
+		if err == nil {
+			t.Fatal("Acquire in Open succeeded")
+		}
+		report(p) // the Permit returned beside the rejection
+		advance(c, mk, confOpenTimeout)
+		confWantState(t, c, HalfOpen)
+		probe := confAcquire(t, c)
+		_, err = c.Acquire(context.Background())
+		if !errors.Is(err, ErrTooManyProbes) {
+			t.Fatalf("second probe: %v", err)
+		}
+		report(Permit{})
+		confWantState(t, c, HalfOpen)
+		if m := c.Metrics(); m.HalfOpenInFlight != 1 || m.Successes+m.Failures+m.Ignored != 1 {
+			t.Fatalf("zero permits decided or counted in HalfOpen: %+v", m)
+		}
+		probe.Success()
+		confWantState(t, c, Closed)
+	})
+}
+
+var (
+	errConfBenign = errors.New("not found")
+	errConfBoom   = errors.New("boom")
+)
+
+func TestConformanceDone(t *testing.T) {
+	isFailure := func(err error) bool { return !errors.Is(err, errConfBenign) }
+	tests := []struct {
+		name      string
+		isFailure func(error) bool
+		err       error
+		want      rune // 'S', 'F' or 'I'
+	}{
+		{"nil", nil, nil, 'S'},
+		{"error", nil, errConfBoom, 'F'},
+		{"deadline exceeded", nil, context.DeadlineExceeded, 'F'},
+		{"canceled", nil, context.Canceled, 'I'},
+		{"wrapped canceled", nil, fmt.Errorf("call: %w", context.Canceled), 'I'},
+		{"IsFailure: nil", isFailure, nil, 'S'},
+		{"IsFailure false", isFailure, fmt.Errorf("lookup: %w", errConfBenign), 'I'},
+		{"IsFailure true", isFailure, errConfBoom, 'F'},
+		{"IsFailure decides canceled", isFailure, context.Canceled, 'F'},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, _ := newMocked(t, im, confWith(func(c *Config) { c.IsFailure = tt.isFailure }))
+				confAcquire(t, c).Done(tt.err)
+				settle(c)
+				m := c.Metrics()
+				var got rune
+				switch {
+				case m.Successes == 1 && m.Failures == 0 && m.Ignored == 0 && m.WindowCalls == 1 && m.WindowFailures == 0:
+					got = 'S'
+				case m.Successes == 0 && m.Failures == 1 && m.Ignored == 0 && m.WindowCalls == 1 && m.WindowFailures == 1:
+					got = 'F'
+				case m.Successes == 0 && m.Failures == 0 && m.Ignored == 1 && m.WindowCalls == 0:
+					got = 'I'
+				default:
+					t.Fatalf("Done(%v) counted as: %+v", tt.err, m)
+				}
+				if got != tt.want {
+					t.Errorf("Done(%v) counted as %c, want %c", tt.err, got, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// --------------------------------------------------------------- metrics
+
+func TestConformanceMetrics(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		t.Run("lifetime counters add up", func(t *testing.T) {
+			c, _ := newMocked(t, im, confWith(func(c *Config) { c.ConsecutiveFailures = 10 }))
+			confRun(t, c, "SSFIFSIS")
+			m := c.Metrics()
+			if m.Name != "test" || m.Successes != 4 || m.Failures != 2 || m.Ignored != 2 {
+				t.Errorf("%q: %d successes %d failures %d ignored; want test, 4, 2, 2", m.Name, m.Successes, m.Failures, m.Ignored)
+			}
+			if m.WindowCalls != 6 || m.WindowFailures != 2 || m.ConsecutiveFailures != 0 {
+				t.Errorf("window %d calls %d failures %d in a row; want 6, 2, 0", m.WindowCalls, m.WindowFailures, m.ConsecutiveFailures)
+			}
+			if m.Rejected+m.Timeouts+m.Fallbacks+m.Trips+m.Transitions+m.SlowCalls != 0 {
+				t.Errorf("unexpected counts: %+v", m)
+			}
+		})
+		t.Run("FailureRate is -1 below MinimumCalls", func(t *testing.T) {
+			c, _ := newMocked(t, im, confWith(func(c *Config) {
+				c.ConsecutiveFailures, c.FailureRate, c.MinimumCalls = 0, 0.9, 5
+			}))
+			for i, want := range []float64{-1, -1, -1, -1, 0.2, 1.0 / 6} {
+				confRun(t, c, []string{"F", "S", "S", "S", "S", "S"}[i])
+				if m := c.Metrics(); m.FailureRate != want || (want == -1) != (m.SlowCallRate == -1) {
+					t.Errorf("after %d calls: FailureRate %v SlowCallRate %v, want %v", i+1, m.FailureRate, m.SlowCallRate, want)
+				}
+			}
+		})
+		t.Run("Rejected counts every rejection", func(t *testing.T) {
+			c, mk := newMocked(t, im, confConfig())
+			confTrip(t, c)
+			for i := 0; i < 3; i++ {
+				c.Acquire(context.Background())
+			}
+			advance(c, mk, confOpenTimeout)
+			confAcquire(t, c)
+			c.Acquire(context.Background()) // too many probes
+			c.ForceOpen()
+			c.Acquire(context.Background())
+			if m := c.Metrics(); m.Rejected != 5 {
+				t.Errorf("Rejected = %d, want 5", m.Rejected)
+			}
+		})
+		t.Run("Trips, Transitions, Since and HalfOpenInFlight", func(t *testing.T) {
+			c, mk := newMocked(t, im, confWith(func(c *Config) { c.HalfOpen.MaxProbes = 2 }))
+			if m := c.Metrics(); !m.Since.Equal(time.Unix(0, 0)) || m.State != Closed {
+				t.Errorf("new breaker: %v since %v, want closed since the clock's start", m.State, m.Since)
+			}
+			advance(c, mk, time.Second)
+			c.Reset() // 1
+			if m := c.Metrics(); !m.Since.Equal(time.Unix(1, 0)) {
+				t.Errorf("reset at 1s: Since %v", m.Since)
+			}
+			confTrip(t, c) // 2
+			if m := c.Metrics(); !m.Since.Equal(time.Unix(1, 0)) {
+				t.Errorf("tripped at 1s: Since %v", m.Since)
+			}
+			advance(c, mk, confOpenTimeout) // 3
+			p1, p2 := confAcquire(t, c), confAcquire(t, c)
+			if m := c.Metrics(); m.HalfOpenInFlight != 2 || !m.Since.Equal(time.Unix(11, 0)) {
+				t.Errorf("HalfOpenInFlight %d Since %v; want 2, 11s", m.HalfOpenInFlight, m.Since)
+			}
+			p1.Failure()                    // 4: reopen
+			p2.Success()                    // stale
+			settle(c)                       // the reopen lands before the clock moves
+			advance(c, mk, confOpenTimeout) // 5
+			confRun(t, c, "S")              // 6: close
+			confWantState(t, c, Closed)
+			c.ForceOpen() // 7
+			c.Reset()     // 8
+			m := c.Metrics()
+			if m.Trips != 2 || m.Transitions != 8 || m.HalfOpenInFlight != 0 {
+				t.Errorf("Trips %d Transitions %d HalfOpenInFlight %d; want 2, 8, 0", m.Trips, m.Transitions, m.HalfOpenInFlight)
+			}
+		})
+	})
+}
+
+// TestConformanceReadsChangeNothing: State, Metrics and Subscribe never
+// consume a probe, emit an event or cause a transition time has not made
+// due.
+func TestConformanceReadsChangeNothing(t *testing.T) {
+	read := func(c Circuit) {
+		for i := 0; i < 10; i++ {
+			c.State()
+			c.Metrics()
+			c.(confSubscriber).Subscribe().Close()
+			c.(confSubscriber).Subscribe(events.WithKinds(events.AllKinds()...)).Close()
+		}
+	}
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confWith(func(c *Config) {
+			c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 2, 2
+		}))
+		sub := confSubscribe(t, c)
+		confRun(t, c, "FF")
+		confDrain(sub)
+		read(c)
+		confWantState(t, c, Closed)
+		confRun(t, c, "F")
+		confWantState(t, c, Open)
+		confDrain(sub)
+
+		advance(c, mk, confOpenTimeout-time.Nanosecond)
+		read(c)
+		confWantState(t, c, Open)
+		advance(c, mk, time.Nanosecond)
+		confWantState(t, c, HalfOpen)
+		confDrain(sub)
+
+		read(c)
+		if evs := confDrain(sub); len(evs) != 0 {
+			t.Fatalf("reads emitted events:%s", confFormat(evs))
+		}
+		if m := c.Metrics(); m.State != HalfOpen || m.HalfOpenInFlight != 0 {
+			t.Fatalf("after reads: %v with %d probes in flight", m.State, m.HalfOpenInFlight)
+		}
+		p1, p2 := confAcquire(t, c), confAcquire(t, c) // both slots still free
+		read(c)
+		if evs := confDrain(sub); len(evs) != 0 {
+			t.Fatalf("reads emitted events:%s", confFormat(evs))
+		}
+		p1.Success()
+		p2.Success()
+		confWantState(t, c, Closed)
+	})
+}
+
+// ---------------------------------------------------------------- events
+
+func TestConformanceEvents(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confConfig())
+		sub := confSubscribe(t, c)
+		confRun(t, c, "SFF")
+		confRun(t, c, "F")
+		confWantState(t, c, Open)
+		evs := confDrain(sub)
+		e := confOneChange(t, evs)
+		if e.Breaker != "test" || e.From != Closed || e.To != Open || e.Reason != ReasonConsecutiveFailures ||
+			e.Count != 3 || e.Rate != 0 || !e.Time.Equal(mk.Now()) {
+			t.Errorf("trip event %+v", e)
+		}
+		kinds := map[events.Kind]int{}
+		for _, e := range evs {
+			kinds[e.Kind]++
+		}
+		if kinds[events.CallSucceeded] != 1 || kinds[events.CallFailed] != 3 {
+			t.Errorf("call events %v, want 1 succeeded, 3 failed:%s", kinds, confFormat(evs))
+		}
+
+		c.Acquire(context.Background()) // rejected
+		advance(c, mk, confOpenTimeout) // half-open
+		confRun(t, c, "S")              // closed
+		c.ForceOpen()                   // forced-open
+		c.Reset()                       // closed
+		confRun(t, c, "I")              // ignored
+		settle(c)
+		evs = append(evs, confDrain(sub)...)
+		for i := 1; i < len(evs); i++ {
+			if evs[i].Seq != evs[i-1].Seq+1 {
+				t.Fatalf("Seq not consecutive at %d:%s", i, confFormat(evs))
+			}
+		}
+		var trans []string
+		for _, e := range confChanges(evs) {
+			trans = append(trans, fmt.Sprintf("%v→%v %v", e.From, e.To, e.Reason))
+		}
+		want := []string{
+			"closed→open consecutive-failures", "open→half-open open-timeout", "half-open→closed probes-succeeded",
+			"closed→forced-open manual", "forced-open→closed manual",
+		}
+		if strings.Join(trans, ", ") != strings.Join(want, ", ") {
+			t.Errorf("transitions:\n\t%v\nwant\n\t%v", trans, want)
+		}
+		for _, k := range []events.Kind{events.CallRejected, events.CallIgnored} {
+			found := false
+			for _, e := range evs {
+				found = found || e.Kind == k
+			}
+			if !found {
+				t.Errorf("no %v event:%s", k, confFormat(evs))
+			}
+		}
+	})
+}
+
+func TestConformanceRateEvent(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, _ := newMocked(t, im, confWith(func(c *Config) {
+			c.ConsecutiveFailures, c.FailureRate, c.MinimumCalls = 0, 0.6, 5
+		}))
+		sub := confSubscribe(t, c)
+		confRun(t, c, "SFSFF")
+		confWantState(t, c, Open)
+		if e := confOneChange(t, confDrain(sub)); e.Reason != ReasonFailureRate || e.Rate != 0.6 || e.Count != 0 {
+			t.Errorf("trip event %v: reason %v rate %v count %d, want failure-rate 0.6", e, e.Reason, e.Rate, e.Count)
+		}
+	})
+}
+
+// ------------------------------------------------------------- lifecycle
+
+func TestConformanceClose(t *testing.T) {
+	for _, r := range confReach {
+		t.Run(r.state.String(), func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, confBackoffConfig())
+				r.reach(t, c, mk)
+				confWantState(t, c, r.state)
+				sub := confSubscribe(t, c)
+				if err := c.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+				if err := c.Close(); err != nil {
+					t.Fatalf("second Close: %v", err)
+				}
+				p, err := c.Acquire(context.Background())
+				if !errors.Is(err, ErrStopped) {
+					t.Errorf("Acquire after Close in %v: %v, want ErrStopped", r.state, err)
+				}
+				p.Failure()
+				confNoHang(t, "Metrics, Reset, ForceOpen, Disable and State after Close", func() {
+					c.Metrics()
+					c.Reset()
+					c.ForceOpen()
+					c.Disable()
+					c.State()
+					settle(c)
+					advance(c, mk, time.Hour)
+				})
+				confNoHang(t, "subscription closed by Close", func() {
+					for range sub.C() {
+					}
+				})
+			})
+		})
+	}
+}
+
+func TestConformanceNewRejectsBadInput(t *testing.T) {
+	bad := confConfig()
+	bad.FailureRate = 1.5
+	tests := []struct {
+		name, breaker string
+		cfg           Config
+		want          string
+	}{
+		{"empty name", "", confConfig(), "name"},
+		{"invalid config", "x", bad, "FailureRate"},
+		{"no trip condition", "x", confWith(func(c *Config) { c.ConsecutiveFailures = 0 }), "trip condition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, err := im.new(tt.breaker, tt.cfg, WithClock(clock.NewMock()))
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("error %v, want one mentioning %q", err, tt.want)
+				}
+				if c != nil {
+					switch v := c.(type) {
+					case *Breaker:
+						if v != nil {
+							t.Errorf("returned a breaker beside the error")
+							v.Close()
+						}
+					case *MutexBreaker:
+						if v != nil {
+							t.Errorf("returned a breaker beside the error")
+						}
+					}
+				}
+			})
+		})
+	}
+}
