@@ -5,6 +5,9 @@
 #   make lint     gofmt, go vet and staticcheck
 #   make fuzz     each fuzz target for FUZZTIME (default 30s)
 #   make cover    coverage profile (cover.out) and a per-function summary
+#   make demo     the live demo: a flaky backend, protected traffic, events
+#   make stress   the race and differential suites, scaled up (STRESS, default 20)
+#   make mutation the suite against each seeded bug; every one must be caught
 #
 # ./... stays inside this module: nested modules (bench/) are skipped.
 
@@ -13,7 +16,9 @@ FUZZTIME    ?= 30s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 COVERPROFILE ?= cover.out
 
-.PHONY: test bench lint fuzz cover
+STRESS      ?= 20
+
+.PHONY: test bench lint fuzz cover demo stress mutation
 
 test:
 	$(GO) test -race -count=1 ./...
@@ -46,3 +51,15 @@ fuzz:
 cover:
 	$(GO) test -count=1 -covermode=atomic -coverpkg=./... -coverprofile=$(COVERPROFILE) ./...
 	$(GO) tool cover -func=$(COVERPROFILE)
+
+demo:
+	$(GO) run ./cmd/breakerdemo
+
+# Heavier than `make test`: the stress tests run STRESS times longer and the
+# differential test checks 50x more random scripts, all under -race.
+stress:
+	BREAKER_STRESS=$(STRESS) $(GO) test -race -count=1 -timeout 30m -run 'Race|Stress' .
+	$(GO) test -race -count=1 -timeout 30m -run 'TestDifferential$$' . -rapid.checks=5000
+
+mutation:
+	scripts/mutation.sh

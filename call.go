@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Do runs fn under the breaker: it acquires a permit (returning the
@@ -62,13 +63,19 @@ func execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T,
 		p.Ignore() // runtime.Goexit
 	}()
 	callCtx := ctx
+	var deadline time.Time
 	if b != nil && b.cfg.CallTimeout > 0 {
 		var cancel context.CancelFunc
-		callCtx, cancel = b.clk.WithTimeout(ctx, b.cfg.CallTimeout)
+		deadline = b.clk.Now().Add(b.cfg.CallTimeout)
+		callCtx, cancel = b.clk.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
 	v, err := fn(callCtx)
-	if callCtx != ctx && ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+	// A call that ends at or after its deadline timed out, whether or not
+	// the clock's timer has cancelled the context yet; a parent context
+	// that ended first is the caller's doing, not a timeout.
+	if !deadline.IsZero() && ctx.Err() == nil &&
+		(errors.Is(callCtx.Err(), context.DeadlineExceeded) || !b.clk.Now().Before(deadline)) {
 		resolved = true
 		b.life.timeouts.Add(1)
 		p.Failure()
