@@ -93,8 +93,6 @@ func (f *failures) errorf(format string, args ...any) {
 	}
 }
 
-func (f *failures) failed() bool { return f.n.Load() > 0 }
-
 func (f *failures) summary() {
 	if n := f.n.Load(); n > maxReported {
 		f.t.Errorf("... and %d more invariant violations", n-maxReported)
