@@ -204,11 +204,14 @@ func (b *Breaker) report(p Permit, o engine.Outcome) {
 	b.em.emitCall(callKind(o), d)
 }
 
-// nudgeActor tells the actor a trip condition may hold. Never blocks.
-func (b *Breaker) nudgeActor() {
+// nudgeActor tells the actor a trip condition may hold, reporting whether
+// this call sent the nudge (false: one was already pending). Never blocks.
+func (b *Breaker) nudgeActor() bool {
 	select {
 	case b.nudge <- struct{}{}:
+		return true
 	default:
+		return false
 	}
 }
 

@@ -1,7 +1,6 @@
 package breaker
 
 import (
-	"math/rand/v2"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -57,7 +56,7 @@ func (h *latencyHistogram) observe(d time.Duration) {
 	for i < len(latencyBounds) && d > latencyBounds[i] {
 		i++
 	}
-	s := &h.stripes[rand.Uint32()%stripes]
+	s := &h.stripes[stripe()]
 	s.counts[i].Add(1)
 	s.sum.Add(int64(d))
 }

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/breakerlabs/breaker/engine"
@@ -134,7 +135,12 @@ func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	if o != engine.Ignore && w != nil && b.view.Load().win == w {
 		if w.record(now, o == engine.Failure, slow) && b.s.Evaluate(w.counts(now)).Reason != engine.ReasonNone {
 			w.tripping.Store(true)
-			b.nudgeActor()
+			if b.nudgeActor() {
+				// The nudge readied the actor on this processor, where
+				// it would wait for this goroutine to block or be
+				// preempted (up to 10 ms); yield once so it trips now.
+				runtime.Gosched()
+			}
 		}
 	}
 	b.em.emitCall(callKind(o), d)
