@@ -133,7 +133,8 @@ func (b *Breaker) Metrics() Metrics {
 	return b.snapshot(nil)
 }
 
-// Close stops the actor and waits for it to exit, closes the breaker's
+// Close stops the actor (after it applies any timeout already due) and
+// waits for it to exit, closes the breaker's
 // subscriptions, and releases its timers. Later Acquires return
 // ErrStopped. Close is idempotent and safe to call concurrently; it always
 // returns nil.
@@ -301,6 +302,7 @@ func (a *actor) run(redo message) (stopped bool, failed message) {
 		cur = nil
 		select {
 		case <-b.stop:
+			a.advance(b.clk.Now()) // the last state is the one due at Close
 			return true, nil
 		case <-b.wake:
 			a.advance(b.clk.Now())

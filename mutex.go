@@ -223,12 +223,13 @@ func (b *MutexBreaker) command(c command) {
 	}
 }
 
-// Close stops the breaker: later Acquires return ErrStopped, and its
-// subscriptions are closed. It is idempotent and always returns nil.
+// Close stops the breaker, after applying any timeout already due: later
+// Acquires return ErrStopped, and its subscriptions are closed. It is idempotent and always returns nil.
 func (b *MutexBreaker) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.stopped {
+		b.advance(b.now()) // a due timeout happened before Close, as the actor's timer would have
 		b.stopped = true
 		b.release()
 	}

@@ -132,7 +132,7 @@ func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	if mutant.CountStale {
 		w = b.view.Load().win
 	}
-	if o != engine.Ignore && w != nil && b.view.Load().win == w {
+	if v := b.view.Load(); o != engine.Ignore && w != nil && v.win == w && v.mode == modeAdmit {
 		if w.record(now, o == engine.Failure, slow) && b.s.Evaluate(w.counts(now)).Reason != engine.ReasonNone {
 			w.tripping.Store(true)
 			if b.nudgeActor() {
