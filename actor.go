@@ -389,14 +389,7 @@ func (a *actor) handle(msg message) {
 		tr, _ := a.m.Report(now, msg.t, msg.o, time.Duration(msg.d))
 		a.publish(tr)
 	case commandMsg:
-		switch msg.cmd {
-		case cmdReset:
-			a.publish(a.m.Reset(now))
-		case cmdForceOpen:
-			a.publish(a.m.ForceOpen(now))
-		case cmdDisable:
-			a.publish(a.m.Disable(now))
-		}
+		a.publish(msg.cmd.apply(a.m, now))
 		msg.reply <- struct{}{}
 	case metricsMsg:
 		a.drainNudge()
@@ -419,12 +412,8 @@ func (a *actor) drainNudge() {
 // advance applies every timeout due by now, each at its own deadline, so
 // a long gap replays the same transitions a lazy driver would.
 func (a *actor) advance(now time.Time) {
-	for {
-		d := a.m.Deadline()
-		if d.IsZero() || now.Before(d) {
-			return
-		}
-		a.publish(a.m.Tick(d))
+	for tr := a.m.TickDue(now); tr.Happened(); tr = a.m.TickDue(now) {
+		a.publish(tr)
 	}
 }
 
@@ -454,12 +443,9 @@ func (a *actor) publish(tr engine.Transition) {
 	case Closed, Disabled:
 		v.mode = modeAdmit
 		v.win = newLiveWindow(b, tr.Epoch, tr.To == Closed)
-	case Open:
+	case Open, ForcedOpen:
 		v.mode = modeReject
-		v.err = &OpenError{Breaker: b.name, Until: tr.Deadline}
-	case ForcedOpen:
-		v.mode = modeReject
-		v.err = &OpenError{Breaker: b.name}
+		v.err = newOpenError(b.name, tr)
 	case HalfOpen:
 		v.mode = modeActor
 	}

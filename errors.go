@@ -3,6 +3,8 @@ package breaker
 import (
 	"errors"
 	"time"
+
+	"github.com/breakerlabs/breaker/engine"
 )
 
 // Sentinel errors. Compare with errors.Is: rejections from an open breaker
@@ -39,5 +41,15 @@ func (e *OpenError) Error() string {
 
 // Is reports whether target is ErrOpen.
 func (e *OpenError) Is(target error) bool { return target == ErrOpen }
+
+// newOpenError makes the rejection of the open period tr enters: until
+// its deadline for Open, with a zero Until for ForcedOpen.
+func newOpenError(name string, tr engine.Transition) *OpenError {
+	e := &OpenError{Breaker: name}
+	if tr.To == engine.Open {
+		e.Until = tr.Deadline
+	}
+	return e
+}
 
 func quote(s string) string { return "\"" + s + "\"" }

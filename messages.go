@@ -1,6 +1,10 @@
 package breaker
 
-import "github.com/breakerlabs/breaker/engine"
+import (
+	"time"
+
+	"github.com/breakerlabs/breaker/engine"
+)
 
 // message is the closed set of requests the actor handles. Every message
 // goes through the breaker's one FIFO inbox, so one goroutine's requests
@@ -34,6 +38,17 @@ const (
 	cmdForceOpen
 	cmdDisable
 )
+
+// apply performs the command on m.
+func (c command) apply(m *engine.Machine, now time.Time) engine.Transition {
+	switch c {
+	case cmdForceOpen:
+		return m.ForceOpen(now)
+	case cmdDisable:
+		return m.Disable(now)
+	}
+	return m.Reset(now)
+}
 
 // commandMsg asks for a manual transition and is acknowledged once the new
 // state is published, so Reset, ForceOpen and Disable are synchronous.

@@ -74,12 +74,8 @@ func (b *MutexBreaker) windowTime(nanos int64, now time.Time) time.Time {
 
 // advance applies every due timeout at its own deadline. b.mu is held.
 func (b *MutexBreaker) advance(now time.Time) {
-	for {
-		d := b.m.Deadline()
-		if d.IsZero() || now.Before(d) {
-			return
-		}
-		b.apply(b.m.Tick(d))
+	for tr := b.m.TickDue(now); tr.Happened(); tr = b.m.TickDue(now) {
+		b.apply(tr)
 	}
 }
 
@@ -88,11 +84,8 @@ func (b *MutexBreaker) apply(tr engine.Transition) {
 	if !tr.Happened() {
 		return
 	}
-	switch tr.To {
-	case Open:
-		b.openErr = &OpenError{Breaker: b.name, Until: tr.Deadline}
-	case ForcedOpen:
-		b.openErr = &OpenError{Breaker: b.name}
+	if tr.To == Open || tr.To == ForcedOpen {
+		b.openErr = newOpenError(b.name, tr)
 	}
 	b.life.transitions[tr.From][tr.To].Add(1)
 	b.em.emitTransition(tr)
@@ -213,14 +206,7 @@ func (b *MutexBreaker) command(c command) {
 	}
 	now := b.clk.Now()
 	b.advance(now)
-	switch c {
-	case cmdReset:
-		b.apply(b.m.Reset(now))
-	case cmdForceOpen:
-		b.apply(b.m.ForceOpen(now))
-	case cmdDisable:
-		b.apply(b.m.Disable(now))
-	}
+	b.apply(c.apply(b.m, now))
 }
 
 // Close stops the breaker, after applying any timeout already due: later

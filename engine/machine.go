@@ -303,6 +303,18 @@ func (m *Machine) Tick(now time.Time) Transition {
 	return Transition{}
 }
 
+// TickDue applies the timeout due by now, if any, at its own deadline
+// rather than at now, so that a driver catching up after a long gap (a
+// lazy driver, or an actor whose timer fired late) replays the transitions
+// that were due, each at its own time. Drivers call it until it returns a
+// zero Transition.
+func (m *Machine) TickDue(now time.Time) Transition {
+	if m.deadline.IsZero() || now.Before(m.deadline) {
+		return Transition{}
+	}
+	return m.Tick(m.deadline)
+}
+
 // Reset moves to Closed from any state, clearing the window and the backoff
 // attempt. It always starts a new epoch, even from Closed.
 func (m *Machine) Reset(now time.Time) Transition {

@@ -1024,3 +1024,55 @@ func TestInvalidSettingsStaySane(t *testing.T) {
 		})
 	}
 }
+
+// TickDue replays every timeout due by a late time at its own deadline:
+// Open → HalfOpen at the open deadline, HalfOpen → Open at MaxWait, with
+// the backoff growing, exactly as timers firing on time would have.
+func TestTickDueReplaysAtDeadlines(t *testing.T) {
+	m := engine.NewMachine(base(), t0)
+	tk, _ := m.Admit(t0)
+	for i := 0; i < 5; i++ {
+		m.Report(t0, tk, F, 0)
+	}
+	if m.State() != engine.Open {
+		t.Fatalf("state %v after 5 failures, want open", m.State())
+	}
+	if tr := m.TickDue(t0.Add(10*time.Second - 1)); tr.Happened() {
+		t.Fatalf("TickDue 1ns before the deadline: %+v", tr)
+	}
+	late := t0.Add(100 * time.Second)
+	want := []struct {
+		to engine.State
+		at time.Duration
+	}{
+		{engine.HalfOpen, 10 * time.Second}, // open 10s
+		{engine.Open, 40 * time.Second},     // MaxWait 30s
+		{engine.HalfOpen, 60 * time.Second}, // open 20s (one backoff step)
+		{engine.Open, 90 * time.Second},     // MaxWait 30s
+	}
+	for i, w := range want {
+		tr := m.TickDue(late)
+		if tr.To != w.to || !tr.At.Equal(t0.Add(w.at)) {
+			t.Fatalf("TickDue #%d: %v at %v, want %v at %v", i, tr.To, tr.At.Sub(t0), w.to, w.at)
+		}
+	}
+	if tr := m.TickDue(late); tr.Happened() {
+		t.Fatalf("TickDue after catching up: %+v (next deadline %v)", tr, m.Deadline().Sub(t0))
+	}
+}
+
+// Record works only in Closed and Disabled; elsewhere it counts nothing.
+func TestRecordOutsideClosed(t *testing.T) {
+	m := engine.NewMachine(base(), t0)
+	m.ForceOpen(t0)
+	if counted, trips := m.Record(t0, engine.Ticket{Epoch: m.Epoch()}, F, 0); counted || trips {
+		t.Fatalf("Record in forced-open: counted %v, trips %v; want false, false", counted, trips)
+	}
+	m.Disable(t0)
+	tk, _ := m.Admit(t0)
+	for i := 0; i < 10; i++ {
+		if counted, trips := m.Record(t0, tk, F, 0); !counted || trips {
+			t.Fatalf("Record in disabled: counted %v, trips %v; want true, false", counted, trips)
+		}
+	}
+}
