@@ -65,8 +65,6 @@ func benchNewMutex(b *testing.B, cfg Config) *MutexBreaker {
 //go:noinline
 func benchWork() error { return nil }
 
-var errBenchWork = errors.New("bench: failure")
-
 // benchTrip reports failures until c is Open (the actor trips a few
 // microseconds after the report that crossed the threshold).
 func benchTrip(b *testing.B, c Circuit) {

@@ -79,6 +79,7 @@ fi
 	echo "nproc: $(nproc)"
 	echo "gomaxprocs: $(grep -m1 -o -E -- '-[0-9]+ ' results/latest.txt | tr -d ' -')"
 	echo "kernel: $(uname -sr)"
+	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 	echo "count: $COUNT"
 	echo "benchtime: $BENCHTIME"
 	echo "triptime: $TRIPTIME"
