@@ -1,0 +1,1387 @@
+package breaker
+
+// Regression tests, one per class of bug that peer circuit breakers have
+// shipped (research notes B5/B6). Each test names the public reports it
+// guards against, runs over both implementations unless it is about the
+// actor or the supervisor alone, and is driven by a mock clock: nothing
+// here sleeps to synchronise (the only real-clock test is
+// TestRegressionTripVisibleWithBusyCallers, whose subject is the real
+// scheduler). Hang guards (waitFor) fail with every goroutine's stack.
+//
+// The race, conformance and leak suites cover much of the same ground
+// with other shapes; these tests are the named, minimal reproductions.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker/events"
+	"go.uber.org/goleak"
+)
+
+const regOpen = 10 * time.Second
+
+// regConfig trips on 3 failures in a row (count window of 20), stays open
+// regOpen with no backoff, and closes on one strict probe; mod adjusts it.
+func regConfig(mod func(*Config)) Config {
+	c := Config{
+		Window:              CountWindow(20),
+		MinimumCalls:        1,
+		ConsecutiveFailures: 3,
+		OpenTimeout:         regOpen,
+		BackoffMultiplier:   1,
+		MaxOpenTimeout:      regOpen,
+		HalfOpen:            HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1},
+	}
+	if mod != nil {
+		mod(&c)
+	}
+	return c
+}
+
+// regTransitions returns the StateChanged events buffered in sub, without
+// waiting, as "from→to/reason".
+func regTransitions(sub *events.Subscription) []string {
+	var out []string
+	for _, e := range confDrain(sub) {
+		if e.Kind == events.StateChanged {
+			out = append(out, fmt.Sprintf("%v→%v/%v", e.From, e.To, e.Reason))
+		}
+	}
+	return out
+}
+
+// regWantTransitions fails the test unless the transitions buffered in sub
+// are exactly want.
+func regWantTransitions(t *testing.T, sub *events.Subscription, want ...string) {
+	t.Helper()
+	if got := regTransitions(sub); !slices.Equal(got, want) {
+		t.Errorf("transitions %q; want exactly %q", got, want)
+	}
+}
+
+// regWantTooMany fails the test unless an Acquire now is refused with
+// ErrTooManyProbes; a permit wrongly granted is released with Ignore.
+func regWantTooMany(t *testing.T, c Circuit, what string) {
+	t.Helper()
+	p, err := c.Acquire(context.Background())
+	if !errors.Is(err, ErrTooManyProbes) {
+		t.Errorf("%s: Acquire = %+v, %v; want ErrTooManyProbes", what, p, err)
+		p.Ignore()
+	}
+}
+
+// regLifetime is the sum of the lifetime outcome counters.
+func regLifetime(m Metrics) uint64 { return m.Successes + m.Failures + m.Ignored }
+
+// ----------------------------------------------------------------------
+// 1. Half-open admission.
+
+// TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes guards against
+// resilience4j #1432 ("CircuitBreaker permits more calls then expected when
+// switching from OPEN to HALF_OPEN state": every thread that saw the wait
+// expire was admitted) and Polly #216 ("AdvancedCircuitBreaker allows
+// additional Execute() in HalfOpen state when waiting for first Execute() to
+// finish", with the overhanging executions of Polly PR #223).
+//
+// Goroutines behind a start latch spin on Acquire while the mock clock
+// crosses the open deadline: exactly MaxProbes are admitted, every other
+// one gets ErrTooManyProbes, and so does every later Acquire while no
+// probe has reported. Calls admitted while Closed that finish during
+// HalfOpen (successes, failures, ignores) neither take nor free a slot nor
+// decide anything.
+func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
+	const (
+		maxProbes  = 3
+		goroutines = 48
+		late       = 12 // calls admitted while Closed, reported during HalfOpen
+		rounds     = 3
+	)
+	cfg := regConfig(func(c *Config) {
+		c.ConsecutiveFailures = 1
+		c.HalfOpen = HalfOpenPolicy{MaxProbes: maxProbes, Mode: Strict, SuccessThreshold: maxProbes}
+	})
+	ctx := context.Background()
+	forEachImpl(t, func(t *testing.T, im impl) {
+		for round := range rounds {
+			c, mk := newMocked(t, im, cfg)
+			var lateCalls [late]Permit
+			for i := range lateCalls {
+				lateCalls[i] = confAcquire(t, c)
+			}
+			confReport(t, confAcquire(t, c), 'F')
+			confWantState(t, c, Open)
+			advance(c, mk, regOpen-time.Nanosecond)
+			confWantState(t, c, Open)
+
+			var (
+				start         = make(chan struct{})
+				wg            sync.WaitGroup
+				mu            sync.Mutex
+				admitted      []Permit
+				tooMany, errs atomic.Int64
+			)
+			for range goroutines {
+				wg.Go(func() {
+					<-start
+					giveUp := time.Now().Add(5 * time.Second) // a hang guard, not synchronisation
+					for {
+						p, err := c.Acquire(ctx)
+						switch {
+						case err == nil:
+							mu.Lock()
+							admitted = append(admitted, p)
+							mu.Unlock()
+							return
+						case errors.Is(err, ErrTooManyProbes):
+							tooMany.Add(1)
+							return
+						case errors.Is(err, ErrOpen) && time.Now().Before(giveUp):
+							runtime.Gosched() // the deadline has not passed yet
+						default:
+							errs.Add(1)
+							return
+						}
+					}
+				})
+			}
+			close(start)
+			mk.Add(time.Nanosecond) // the open deadline passes while they spin
+			waitFor(t, "the latched Acquires", 10*time.Second, wg.Wait)
+
+			if len(admitted) != maxProbes || tooMany.Load() != goroutines-maxProbes || errs.Load() != 0 {
+				t.Fatalf("round %d: %d admitted, %d ErrTooManyProbes, %d other outcomes across the deadline; want %d, %d, 0",
+					round, len(admitted), tooMany.Load(), errs.Load(), maxProbes, goroutines-maxProbes)
+			}
+			seen := map[[2]uint64]bool{}
+			for _, p := range admitted {
+				k := [2]uint64{p.epoch, p.probe}
+				if p.probe == 0 || seen[k] {
+					t.Errorf("round %d: admitted permit %+v is not a distinct probe", round, p)
+				}
+				seen[k] = true
+			}
+			for i := range 8 {
+				regWantTooMany(t, c, fmt.Sprintf("round %d: Acquire %d with every probe in flight", round, i))
+			}
+
+			// The late Closed-era calls finish, all at once, while the
+			// probes are in flight.
+			var s, f, ig uint64
+			start = make(chan struct{})
+			for i, p := range lateCalls {
+				switch i % 3 {
+				case 0:
+					f++
+				case 1:
+					s++
+				default:
+					ig++
+				}
+				wg.Go(func() {
+					<-start
+					switch i % 3 {
+					case 0:
+						p.Failure()
+					case 1:
+						p.Success()
+					default:
+						p.Done(context.Canceled)
+					}
+				})
+			}
+			close(start)
+			waitFor(t, "the late reports", 5*time.Second, wg.Wait)
+			settle(c)
+			m := c.Metrics()
+			if m.State != HalfOpen || m.HalfOpenInFlight != maxProbes || m.Trips != 1 || m.Transitions != 2 {
+				t.Errorf("round %d: after late Closed-era outcomes: %v, %d in flight, %d trips, %d transitions; want half-open, %d, 1, 2",
+					round, m.State, m.HalfOpenInFlight, m.Trips, m.Transitions, maxProbes)
+			}
+			if m.Successes != s || m.Failures != f+1 || m.Ignored != ig {
+				t.Errorf("round %d: lifetime %d/%d/%d successes/failures/ignored; want %d/%d/%d (late outcomes are counted)",
+					round, m.Successes, m.Failures, m.Ignored, s, f+1, ig)
+			}
+			regWantTooMany(t, c, "after the late outcomes (they freed a slot)")
+
+			// One probe reports: exactly one slot frees.
+			admitted[0].Success()
+			settle(c)
+			if m := c.Metrics(); m.HalfOpenInFlight != maxProbes-1 {
+				t.Errorf("round %d: %d in flight after one probe reported; want %d", round, m.HalfOpenInFlight, maxProbes-1)
+			}
+			extra := confAcquire(t, c)
+			regWantTooMany(t, c, "with the freed slot taken again")
+			for _, p := range admitted[1:] {
+				p.Success()
+			}
+			confWantState(t, c, Closed) // SuccessThreshold successes in a row
+			extra.Success()             // stale now
+			confWantState(t, c, Closed)
+		}
+	})
+}
+
+// ----------------------------------------------------------------------
+// 2. A probe that never reports a verdict.
+
+// TestRegressionProbeCannotWedgeHalfOpen guards against resilience4j #544
+// ("CircuitBreaker will stuck in HALF_OPEN when the last request throw
+// ignored exception") and #935 ("Circuit breaker stuck in HALF_OPEN
+// state", which led to maxWaitDurationInHalfOpenState),
+// alibaba/sentinel-golang #196 ("Circuit breaker will remain half-open
+// state forever when the request is blocked by upcoming rules", fixed in
+// PR #202) and Netflix/Hystrix PR #1621 ("an unsubscription of a command in
+// half-open state leaves circuit permanently open").
+//
+// The only probe slot is taken and the probe ends without a success or a
+// failure (Ignore, Done(context.Canceled), a context cancelled mid-call,
+// runtime.Goexit inside Execute), by a panic inside Execute, or not at all
+// (HalfOpen.MaxWait reclaims it). In every case the slot comes back (no
+// MaxWait is configured except where it is the subject, so a leaked slot
+// would wedge the breaker for good) and the breaker still reaches Closed
+// through a fresh probe.
+func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
+	const maxWait = 5 * time.Second
+	type ending struct {
+		name    string
+		maxWait time.Duration
+		want    State // right after the probe ended
+		end     func(t *testing.T, c Circuit, mk *clock.Mock, full func())
+	}
+	execute := func(ctx context.Context, c Circuit, fn func(context.Context) (int, error)) error {
+		_, err := Execute(ctx, c, fn)
+		return err
+	}
+	endings := []ending{
+		{"Ignore", 0, HalfOpen, func(t *testing.T, c Circuit, _ *clock.Mock, full func()) {
+			p := confAcquire(t, c)
+			full()
+			p.Ignore()
+		}},
+		{"Done(context.Canceled)", 0, HalfOpen, func(t *testing.T, c Circuit, _ *clock.Mock, full func()) {
+			p := confAcquire(t, c)
+			full()
+			p.Done(fmt.Errorf("rpc: %w", context.Canceled))
+		}},
+		{"context cancelled between grant and call", 0, HalfOpen, func(t *testing.T, c Circuit, _ *clock.Mock, full func()) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			err := execute(ctx, c, func(ctx context.Context) (int, error) {
+				full()
+				cancel() // the caller goes away once the call was granted
+				return 0, ctx.Err()
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Execute = %v; want context.Canceled", err)
+			}
+		}},
+		{"panic inside Execute", 0, Open, func(t *testing.T, c Circuit, _ *clock.Mock, full func()) {
+			defer func() {
+				if r := recover(); r != "probe panic" {
+					t.Errorf("recovered %v; want the probe's panic re-panicked", r)
+				}
+			}()
+			_ = execute(context.Background(), c, func(context.Context) (int, error) {
+				full()
+				panic("probe panic")
+			})
+		}},
+		{"runtime.Goexit inside Execute", 0, HalfOpen, func(t *testing.T, c Circuit, _ *clock.Mock, full func()) {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = execute(context.Background(), c, func(context.Context) (int, error) {
+					full()
+					runtime.Goexit() // as t.FailNow in a probe would
+					return 0, nil
+				})
+			}()
+			waitFor(t, "the goroutine that called Goexit", 5*time.Second, func() { <-done })
+		}},
+		{"never reported, reclaimed by MaxWait", maxWait, Open, func(t *testing.T, c Circuit, mk *clock.Mock, full func()) {
+			_ = confAcquire(t, c) // dropped on the floor
+			full()
+			advance(c, mk, maxWait-time.Nanosecond)
+			confWantState(t, c, HalfOpen)
+			advance(c, mk, time.Nanosecond)
+		}},
+	}
+	modes := []struct {
+		name string
+		ho   HalfOpenPolicy
+	}{
+		{"strict", HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1}},
+		{"by-rate", HalfOpenPolicy{MaxProbes: 1, Mode: ByRate, MinimumProbes: 1, SuccessRate: 1}},
+	}
+	for _, mode := range modes {
+		for _, e := range endings {
+			t.Run(mode.name+"/"+e.name, func(t *testing.T) {
+				forEachImpl(t, func(t *testing.T, im impl) {
+					c, mk := newMocked(t, im, regConfig(func(c *Config) {
+						c.HalfOpen = mode.ho
+						c.HalfOpen.MaxWait = e.maxWait
+					}))
+					sub := subscribe(t, c)
+					defer sub.Close()
+					confHalfOpen(t, c, mk, regOpen)
+					full := func() { regWantTooMany(t, c, "with the probe in flight") }
+					e.end(t, c, mk, full)
+					confWantState(t, c, e.want)
+					if m := c.Metrics(); m.HalfOpenInFlight != 0 {
+						t.Errorf("%d probes in flight after the probe ended; want 0", m.HalfOpenInFlight)
+					}
+					want := []string{"closed→open/consecutive-failures", "open→half-open/open-timeout"}
+					if e.want == Open {
+						reason := ReasonProbeFailed
+						if e.maxWait > 0 {
+							reason = ReasonHalfOpenTimeout
+						}
+						want = append(want, "half-open→open/"+reason.String())
+						advance(c, mk, regOpen)
+						confWantState(t, c, HalfOpen)
+						want = append(want, "open→half-open/open-timeout")
+					}
+					confReport(t, confAcquire(t, c), 'S') // the slot is free
+					confWantState(t, c, Closed)
+					want = append(want, "half-open→closed/probes-succeeded")
+					regWantTransitions(t, sub, want...)
+				})
+			})
+		}
+	}
+}
+
+// ----------------------------------------------------------------------
+// 3. Double reports.
+
+// TestRegressionDoubleReportNeverRaisesCapacity guards against
+// failsafe-lib/failsafe #391 ("Is it intentional for the HalfOpenState to
+// allow more calls than permitted?": releasePermit increments the permits
+// unconditionally, so every extra release raises capacity) and the
+// two-step done() of sony/gobreaker.
+//
+// A probe permit reported again (Success twice, Ignore twice, Failure or
+// Done after Success, or from 32 goroutines at once) frees its slot once
+// and counts once: at most MaxProbes probes are ever in flight, a second
+// Success is not a second success in a row, and a Failure after the
+// Success does not re-open. The zero Permit, including the one returned
+// beside ErrTooManyProbes, frees and counts nothing. DESIGN §4: "A
+// half-open probe's outcome counts once: a second report of the same
+// permit is ignored"; Metrics: "Every admitted call that was reported is
+// in exactly one of Successes, Failures and Ignored".
+func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
+	cfg := regConfig(func(c *Config) {
+		c.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 3}
+	})
+	zero := func(p Permit) {
+		p.Success()
+		p.Failure()
+		p.Ignore()
+		p.Done(nil)
+		p.Done(errBoom)
+		p.Done(context.Canceled)
+	}
+	again := []struct {
+		name    string
+		success bool // p1's first report is a success
+		report  func(t *testing.T, p Permit)
+	}{
+		{"success twice", true, func(_ *testing.T, p Permit) { p.Success(); p.Success() }},
+		{"success, then failure, ignore and done", true, func(_ *testing.T, p Permit) {
+			p.Success()
+			p.Failure()
+			p.Ignore()
+			p.Done(nil)
+			p.Done(errBoom)
+		}},
+		{"ignore twice", false, func(_ *testing.T, p Permit) { p.Ignore(); p.Ignore() }},
+		{"ignore, then success and failure", false, func(_ *testing.T, p Permit) { p.Ignore(); p.Success(); p.Failure() }},
+		{"done(nil), then done", true, func(_ *testing.T, p Permit) { p.Done(nil); p.Done(nil); p.Done(errBoom) }},
+		{"32 goroutines success", true, func(t *testing.T, p Permit) { regConcurrently(t, 32, func(int) { p.Success() }) }},
+		{"32 goroutines ignore", false, func(t *testing.T, p Permit) { regConcurrently(t, 32, func(int) { p.Ignore() }) }},
+		{"success, then 32 goroutines mixed", true, func(t *testing.T, p Permit) {
+			p.Success()
+			regConcurrently(t, 32, func(i int) {
+				switch i % 3 {
+				case 0:
+					p.Success()
+				case 1:
+					p.Failure()
+				default:
+					p.Ignore()
+				}
+			})
+		}},
+	}
+	for _, tt := range again {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, cfg)
+				confHalfOpen(t, c, mk, regOpen)
+				before := c.Metrics()
+
+				p1, p2 := confAcquire(t, c), confAcquire(t, c)
+				z, err := c.Acquire(context.Background())
+				if !errors.Is(err, ErrTooManyProbes) {
+					t.Fatalf("third probe: %+v, %v; want ErrTooManyProbes", z, err)
+				}
+				zero(z)
+				zero(Permit{})
+				settle(c)
+				if m := c.Metrics(); m.HalfOpenInFlight != 2 || regLifetime(m) != regLifetime(before) {
+					t.Errorf("zero permits: %d in flight, %d outcomes counted; want 2, 0",
+						m.HalfOpenInFlight, regLifetime(m)-regLifetime(before))
+				}
+
+				tt.report(t, p1)
+				confWantState(t, c, HalfOpen) // a Failure after the Success must not re-open
+				m := c.Metrics()
+				if m.HalfOpenInFlight != 1 {
+					t.Errorf("%d probes in flight after p1 was reported repeatedly; want 1 (p2)", m.HalfOpenInFlight)
+				}
+				if got := regLifetime(m) - regLifetime(before); got != 1 {
+					t.Errorf("p1 reported repeatedly is counted %d times in Successes+Failures+Ignored "+
+						"(%d/%d/%d more); want once", got, m.Successes-before.Successes,
+						m.Failures-before.Failures, m.Ignored-before.Ignored)
+				}
+				p3 := confAcquire(t, c) // the one slot p1 freed
+				regWantTooMany(t, c, "after p1's repeated reports (they freed more than one slot)")
+				for range 4 {
+					zero(Permit{})
+				}
+				regWantTooMany(t, c, "after zero-permit reports")
+
+				// Decide with successes in a row: p1's first report counts
+				// as one success at most, so with p3 and p2 the run is 2 or
+				// 3, never more, and it reaches 3 only if p1 was a success.
+				p3.Success()
+				p3.Success()
+				settle(c)
+				if st := c.State(); st != HalfOpen {
+					t.Fatalf("state %v after p1 and p3; want half-open (SuccessThreshold 3: a report counted twice)", st)
+				}
+				p2.Success()
+				want := HalfOpen
+				if tt.success {
+					want = Closed
+				}
+				confWantState(t, c, want)
+			})
+		})
+	}
+}
+
+// regConcurrently runs f(0..n-1) in n goroutines released together by a
+// latch and waits for them, failing the test with every goroutine's stack
+// after 5 s.
+func regConcurrently(t *testing.T, n int, f func(i int)) {
+	t.Helper()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			f(i)
+		})
+	}
+	close(start)
+	waitFor(t, "the latched goroutines", 5*time.Second, wg.Wait)
+}
+
+// ----------------------------------------------------------------------
+// 4. Stale outcomes.
+
+// TestRegressionStaleOutcomesNeverTouchNewEpoch guards against sony/gobreaker
+// #122 ("TwoStepCircuitBreaker: done() callback silently drops results when
+// generation changes") and Polly PR #223 ("Fix effects of overhanging
+// executions on circuit-breaker half-open and open states"): a call's
+// outcome belongs to the epoch it was admitted in.
+//
+// Permits admitted while Closed are reported while Open, while HalfOpen,
+// after the breaker closed again and after a Reset; probes of one
+// half-open period are reported in the next one and after the close. With
+// SuccessThreshold 1 and ConsecutiveFailures 3, any of them counted would
+// close, re-open or trip the breaker; none does, the window stays as the
+// current epoch's own calls made it, and every report is in the lifetime
+// counters.
+func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
+	cfg := regConfig(func(c *Config) {
+		c.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 1}
+	})
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, cfg)
+		sub := subscribe(t, c)
+		defer sub.Close()
+		var s, f, ig uint64
+		report := func(p Permit, o rune) {
+			t.Helper()
+			switch o {
+			case 'S':
+				s++
+			case 'F':
+				f++
+			default:
+				ig++
+			}
+			confReport(t, p, o)
+		}
+		acquire := func(n int) []Permit {
+			ps := make([]Permit, n)
+			for i := range ps {
+				ps[i] = confAcquire(t, c)
+			}
+			return ps
+		}
+		check := func(what string, st State, calls, fails, consec, inFlight int) {
+			t.Helper()
+			settle(c)
+			m := c.Metrics()
+			if m.State != st || m.WindowCalls != calls || m.WindowFailures != fails ||
+				m.ConsecutiveFailures != consec || m.HalfOpenInFlight != inFlight {
+				t.Fatalf("%s: %v, window %d calls %d failures %d in a row, %d probes in flight; want %v, %d, %d, %d, %d",
+					what, m.State, m.WindowCalls, m.WindowFailures, m.ConsecutiveFailures, m.HalfOpenInFlight,
+					st, calls, fails, consec, inFlight)
+			}
+			if m.Successes != s || m.Failures != f || m.Ignored != ig {
+				t.Fatalf("%s: lifetime %d/%d/%d successes/failures/ignored; want %d/%d/%d (every report counts)",
+					what, m.Successes, m.Failures, m.Ignored, s, f, ig)
+			}
+		}
+
+		closedEra := acquire(15)
+		for _, p := range acquire(3) {
+			report(p, 'F')
+		}
+		check("tripped", Open, 0, 0, 0, 0)
+		until := c.Metrics().OpenUntil
+
+		report(closedEra[0], 'S')
+		report(closedEra[1], 'F')
+		report(closedEra[2], 'I')
+		check("Closed-era outcomes while Open", Open, 0, 0, 0, 0)
+		if got := c.Metrics().OpenUntil; !got.Equal(until) {
+			t.Fatalf("OpenUntil moved from %v to %v", until, got)
+		}
+
+		advance(c, mk, regOpen)
+		probesA := acquire(2)     // half-open period A
+		report(closedEra[3], 'S') // would close (SuccessThreshold 1)
+		report(closedEra[4], 'F') // would re-open
+		report(closedEra[5], 'I') // would free a slot
+		check("Closed-era outcomes in half-open A", HalfOpen, 0, 0, 0, 2)
+		regWantTooMany(t, c, "in half-open A after stale outcomes")
+
+		report(probesA[1], 'F') // A ends: re-open
+		check("probe failed", Open, 0, 0, 0, 0)
+		advance(c, mk, regOpen) // half-open period B
+		report(probesA[0], 'S') // from A: would close B
+		report(closedEra[6], 'S')
+		check("period A's probes reported in half-open B", HalfOpen, 0, 0, 0, 0)
+		probesB := acquire(2)
+		regWantTooMany(t, c, "in half-open B (capacity is exactly MaxProbes)")
+
+		report(probesB[0], 'S') // B closes
+		check("probe succeeded", Closed, 0, 0, 0, 0)
+		for _, p := range closedEra[7:13] {
+			report(p, 'F') // six failures in a row: would trip the new window twice over
+		}
+		report(probesB[1], 'F') // a probe of B, now stale
+		check("stale outcomes in the next Closed epoch", Closed, 0, 0, 0, 0)
+
+		confRun(t, c, "SF") // the epoch's own calls still count
+		s, f = s+1, f+1
+		check("own calls", Closed, 2, 1, 1, 0)
+
+		old := confAcquire(t, c)
+		c.Reset()
+		report(old, 'F')
+		report(closedEra[13], 'F')
+		report(closedEra[14], 'F')
+		check("permits from before a Reset", Closed, 0, 0, 0, 0)
+
+		regWantTransitions(t, sub,
+			"closed→open/consecutive-failures",
+			"open→half-open/open-timeout",
+			"half-open→open/probe-failed",
+			"open→half-open/open-timeout",
+			"half-open→closed/probes-succeeded",
+			"closed→closed/manual")
+		if m := c.Metrics(); m.Trips != 2 || m.Transitions != 6 {
+			t.Errorf("%d trips, %d transitions; want 2, 6", m.Trips, m.Transitions)
+		}
+	})
+}
+
+// ----------------------------------------------------------------------
+// 5. Failure storms.
+
+// TestRegressionFailureStormTripsOnce guards against resilience4j #646
+// ("tried an illegal state transition from OPEN to OPEN"), #674 ("… from
+// HALF_OPEN to HALF_OPEN", PR #675) and #562 ("Illegal state transition from
+// CLOSED to HALF_OPEN"): threads racing to make the same transition.
+//
+// With the mock clock frozen, 32 goroutines report failures until each is
+// rejected: one Closed → Open event, Trips == 1, every goroutine rejected
+// exactly once. One OpenTimeout later there is one Open → HalfOpen event,
+// and nothing more however far the clock then moves (one timer was
+// armed). Then all MaxProbes probes fail at once: one HalfOpen → Open, and
+// again one Open → HalfOpen. A by-rate half-open period whose probes all
+// report at once decides once.
+func TestRegressionFailureStormTripsOnce(t *testing.T) {
+	const goroutines, maxProbes = 32, 8
+	cfg := regConfig(func(c *Config) {
+		c.Window = CountWindow(50)
+		c.MinimumCalls = 10
+		c.ConsecutiveFailures = 5
+		c.FailureRate = 0.5
+		c.HalfOpen = HalfOpenPolicy{MaxProbes: maxProbes, Mode: Strict, SuccessThreshold: maxProbes}
+	})
+	ctx := context.Background()
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, cfg)
+		sub := subscribe(t, c)
+		defer sub.Close()
+
+		var admitted, bad atomic.Int64
+		regConcurrently(t, goroutines, func(int) {
+			for range 100_000 {
+				p, err := c.Acquire(ctx)
+				if err != nil {
+					if !errors.Is(err, ErrOpen) {
+						bad.Add(1)
+					}
+					return
+				}
+				admitted.Add(1)
+				p.Failure()
+			}
+			bad.Add(1) // never rejected
+		})
+		settle(c)
+		if bad.Load() != 0 {
+			t.Fatalf("%d goroutines saw something other than ErrOpen or were never rejected", bad.Load())
+		}
+		m := c.Metrics()
+		if m.State != Open || m.Trips != 1 || m.Transitions != 1 || m.Rejected != goroutines ||
+			m.Failures != uint64(admitted.Load()) {
+			t.Errorf("after the storm: %v, %d trips, %d transitions, %d rejected, %d failures; want open, 1, 1, %d, %d",
+				m.State, m.Trips, m.Transitions, m.Rejected, m.Failures, goroutines, admitted.Load())
+		}
+		evs := regTransitions(sub)
+		if len(evs) != 1 || evs[0] != "closed→open/consecutive-failures" && evs[0] != "closed→open/failure-rate" {
+			t.Errorf("transitions %q; want one closed→open", evs)
+		}
+
+		advance(c, mk, regOpen)
+		confWantState(t, c, HalfOpen)
+		regWantTransitions(t, sub, "open→half-open/open-timeout")
+		advance(c, mk, 3*regOpen)
+		confWantState(t, c, HalfOpen)
+		regWantTransitions(t, sub) // no second timer
+
+		probes := make([]Permit, maxProbes)
+		for i := range probes {
+			probes[i] = confAcquire(t, c)
+		}
+		regConcurrently(t, maxProbes, func(i int) { probes[i].Failure() })
+		confWantState(t, c, Open)
+		regWantTransitions(t, sub, "half-open→open/probe-failed")
+		if m := c.Metrics(); m.Trips != 2 || m.HalfOpenInFlight != 0 {
+			t.Errorf("after a half-open storm: %d trips, %d in flight; want 2, 0", m.Trips, m.HalfOpenInFlight)
+		}
+		advance(c, mk, regOpen)
+		advance(c, mk, 3*regOpen)
+		confWantState(t, c, HalfOpen)
+		regWantTransitions(t, sub, "open→half-open/open-timeout")
+	})
+
+	t.Run("by-rate", func(t *testing.T) {
+		cfg := cfg
+		cfg.HalfOpen = HalfOpenPolicy{MaxProbes: maxProbes, Mode: ByRate, MinimumProbes: maxProbes, SuccessRate: 0.5}
+		forEachImpl(t, func(t *testing.T, im impl) {
+			c, mk := newMocked(t, im, cfg)
+			sub := subscribe(t, c)
+			defer sub.Close()
+			confRun(t, c, "FFFFF")
+			advance(c, mk, regOpen)
+			confWantState(t, c, HalfOpen)
+			probes := make([]Permit, maxProbes)
+			for i := range probes {
+				probes[i] = confAcquire(t, c)
+			}
+			regConcurrently(t, maxProbes, func(i int) {
+				if i%2 == 0 {
+					probes[i].Success()
+				} else {
+					probes[i].Failure()
+				}
+			})
+			confWantState(t, c, Closed) // 4 of 8: exactly SuccessRate
+			regWantTransitions(t, sub, "closed→open/consecutive-failures", "open→half-open/open-timeout",
+				"half-open→closed/probes-succeeded")
+		})
+	})
+}
+
+// ----------------------------------------------------------------------
+// 6. Stale timers.
+
+// TestRegressionStaleTimerNeverFires guards against resilience4j #991
+// ("transitionToForcedOpenState and transitionToDisabled still going to
+// HALF_OPEN if previous state was OPEN"), #1039 ("reset function not reset
+// scheduler when automaticTransitionToHalfOpen enabled") and
+// eapache/go-resiliency #15 ("Reset implementation in CircuitBreaker": the
+// half-open timer must be interruptible).
+//
+// A timer is armed (the open deadline, or a half-open MaxWait), the
+// breaker leaves that state another way, and the mock clock runs well past
+// the old deadline: the event stream is exactly the expected one, with no
+// spurious transition.
+func TestRegressionStaleTimerNeverFires(t *testing.T) {
+	const maxWait = 5 * time.Second
+	cfg := regConfig(func(c *Config) { c.HalfOpen.MaxWait = maxWait })
+	const (
+		trip     = "closed→open/consecutive-failures"
+		halfOpen = "open→half-open/open-timeout"
+	)
+	tests := []struct {
+		name string
+		run  func(t *testing.T, c Circuit, mk *clock.Mock)
+		want []string
+		end  State
+	}{
+		{"open, Reset", func(t *testing.T, c Circuit, _ *clock.Mock) {
+			confTrip(t, c)
+			c.Reset()
+		}, []string{trip, "open→closed/manual"}, Closed},
+		{"open, ForceOpen", func(t *testing.T, c Circuit, _ *clock.Mock) {
+			confTrip(t, c)
+			c.ForceOpen()
+		}, []string{trip, "open→forced-open/manual"}, ForcedOpen},
+		{"open, Disable", func(t *testing.T, c Circuit, _ *clock.Mock) {
+			confTrip(t, c)
+			c.Disable()
+		}, []string{trip, "open→disabled/manual"}, Disabled},
+		{"open, ForceOpen, Reset", func(t *testing.T, c Circuit, _ *clock.Mock) {
+			confTrip(t, c)
+			c.ForceOpen()
+			c.Reset()
+		}, []string{trip, "open→forced-open/manual", "forced-open→closed/manual"}, Closed},
+		{"open, Reset, trip again", func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confTrip(t, c) // deadline at 10s
+			advance(c, mk, regOpen/2)
+			c.Reset()
+			confTrip(t, c) // deadline at 15s
+			advance(c, mk, regOpen/2)
+			confWantState(t, c, Open) // the first deadline passed
+			advance(c, mk, regOpen/2-time.Nanosecond)
+			confWantState(t, c, Open)
+			at := mk.Now().Add(time.Nanosecond)
+			advance(c, mk, time.Nanosecond)
+			confWantState(t, c, HalfOpen)
+			if m := c.Metrics(); !m.Since.Equal(at) {
+				t.Errorf("half-open since %v; want %v (the second deadline)", m.Since, at)
+			}
+			c.Reset()
+		}, []string{trip, "open→closed/manual", trip, halfOpen, "half-open→closed/manual"}, Closed},
+		{"half-open with MaxWait, probe closes", func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confHalfOpen(t, c, mk, regOpen)
+			confRun(t, c, "S")
+		}, []string{trip, halfOpen, "half-open→closed/probes-succeeded"}, Closed},
+		{"half-open with MaxWait, Reset", func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confHalfOpen(t, c, mk, regOpen)
+			confAcquire(t, c)
+			c.Reset()
+		}, []string{trip, halfOpen, "half-open→closed/manual"}, Closed},
+		{"half-open with MaxWait, ForceOpen", func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confHalfOpen(t, c, mk, regOpen)
+			confAcquire(t, c)
+			c.ForceOpen()
+		}, []string{trip, halfOpen, "half-open→forced-open/manual"}, ForcedOpen},
+		{"half-open with MaxWait, probe fails, re-opens once", func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confHalfOpen(t, c, mk, regOpen) // MaxWait deadline at 15s
+			advance(c, mk, 2*time.Second)
+			confRun(t, c, "F") // open until 22s
+			advance(c, mk, maxWait)
+			confWantState(t, c, Open) // the MaxWait deadline passed
+			advance(c, mk, regOpen-maxWait)
+			confWantState(t, c, HalfOpen)
+			c.Reset()
+		}, []string{trip, halfOpen, "half-open→open/probe-failed", halfOpen, "half-open→closed/manual"}, Closed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, cfg)
+				sub := subscribe(t, c)
+				defer sub.Close()
+				tt.run(t, c, mk)
+				for _, d := range []time.Duration{maxWait, regOpen, 10 * regOpen, time.Hour} {
+					advance(c, mk, d)
+					if st := c.State(); st != tt.end { // State applies lazy timeouts in the mutex variant
+						t.Fatalf("%v later: state %v; want %v", d, st, tt.end)
+					}
+				}
+				settle(c)
+				regWantTransitions(t, sub, tt.want...)
+			})
+		})
+	}
+}
+
+// ----------------------------------------------------------------------
+// 7. Subscribers that call back.
+
+// TestRegressionSubscriberCallbackNoDeadlock guards against
+// sony/gobreaker #37 (OnStateChange ran under the breaker's mutex, so a
+// callback calling Counts or State deadlocked; PR #119 "dispatch
+// OnStateChange outside mutex to prevent deadlock"), hashicorp/golang-lru
+// #230 (the same with onEvict) and gastownhall/gascity PR #4839 (moving
+// callbacks out of the lock lost their order).
+//
+// Subscribers call State, Metrics, Reset and ForceOpen on the breaker from
+// their receive loops (and Names, Get, GetOrCreate and Metrics on a
+// Supervisor) while other goroutines trip and reset it. Nothing deadlocks
+// (a deadline fails the test with every goroutine's stack), and each
+// subscriber sees Seq strictly increasing, with From equal to the previous
+// To wherever no event was dropped in between.
+func TestRegressionSubscriberCallbackNoDeadlock(t *testing.T) {
+	cfg := regConfig(func(c *Config) { c.ConsecutiveFailures = 2 })
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, _ := newMocked(t, im, cfg)
+		src := c.(subscribable)
+		var subs []*regOrderChecker
+		for _, buf := range []int{1, 4, 1 << 12} {
+			subs = append(subs, regCheckOrder(src.Subscribe(events.WithBuffer(buf)), func(ev events.Event, n int) {
+				_ = c.State()
+				_ = c.Metrics()
+				regReact(c, ev, n)
+			}))
+		}
+		regDrive(t, []Circuit{c})
+		c.Close() // closes the subscriptions
+		for _, s := range subs {
+			s.wait(t)
+		}
+		if n := subs[len(subs)-1].seen; n < 20 {
+			t.Errorf("the subscriber with a large buffer saw %d events; want many", n)
+		}
+	})
+
+	t.Run("supervisor", func(t *testing.T) {
+		s, _ := newTestSupervisor(t)
+		names := []string{"a", "b", "c"}
+		var cs []Circuit
+		for _, n := range names {
+			cs = append(cs, svMust(t, s, n, cfg))
+		}
+		react := func(ev events.Event, n int) {
+			_ = s.Names()
+			_ = s.Metrics()
+			if _, ok := s.Get(ev.Breaker); !ok {
+				return
+			}
+			b, err := s.GetOrCreate(ev.Breaker, cfg)
+			if err != nil {
+				return // closed
+			}
+			_ = b.State()
+			regReact(b, ev, n)
+		}
+		var subs []*regOrderChecker
+		for _, buf := range []int{1, 1 << 12} {
+			subs = append(subs, regCheckOrder(s.Subscribe(events.WithBuffer(buf)), react))
+		}
+		a, _ := s.Get("a")
+		subs = append(subs, regCheckOrder(a.Subscribe(events.WithBuffer(2)), react))
+		regDrive(t, cs)
+		s.Close()
+		for _, sc := range subs {
+			sc.wait(t)
+		}
+		if n := subs[1].seen; n < 20 {
+			t.Errorf("the supervisor subscriber with a large buffer saw %d events; want many", n)
+		}
+		if got := s.Names(); len(got) != 0 {
+			t.Errorf("Names after Close = %v", got)
+		}
+	})
+}
+
+// regReact is a subscriber's feedback into breaker c: it resets an open
+// breaker and force-opens a closed one now and then, for its first 200
+// events.
+func regReact(c Circuit, ev events.Event, n int) {
+	if n > 200 || ev.Kind != events.StateChanged {
+		return
+	}
+	switch {
+	case ev.To == Open || ev.To == ForcedOpen:
+		c.Reset()
+	case ev.To == Closed && n%3 == 0:
+		c.ForceOpen()
+	}
+}
+
+// regDrive trips and resets every circuit of cs from 2 goroutines each,
+// for a bounded number of calls, failing the test with every goroutine's
+// stack if they do not finish within 5 s.
+func regDrive(t *testing.T, cs []Circuit) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		for g := range 2 {
+			wg.Go(func() {
+				ctx := context.Background()
+				for i := range 400 {
+					if p, err := c.Acquire(ctx); err == nil {
+						if (i+g)%5 == 0 {
+							p.Success()
+						} else {
+							p.Failure()
+						}
+					}
+					if i%40 == g {
+						c.ForceOpen()
+						_ = c.Metrics()
+						c.Reset()
+					}
+				}
+				settle(c)
+			})
+		}
+	}
+	waitFor(t, "drivers with subscribers calling back (deadlock?)", 5*time.Second, wg.Wait)
+}
+
+// regOrderChecker receives one subscription's events in its own goroutine,
+// calling react for each (with its 1-based index), and checks their order
+// per breaker.
+type regOrderChecker struct {
+	sub  *events.Subscription
+	done chan struct{}
+	errs []string
+	seen int // events received
+	gaps int // Seq gaps seen
+}
+
+func regCheckOrder(sub *events.Subscription, react func(ev events.Event, n int)) *regOrderChecker {
+	r := &regOrderChecker{sub: sub, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		last := map[string]events.Event{}
+		n := 0
+		for ev := range sub.C() {
+			n++
+			r.seen = n
+			if prev, ok := last[ev.Breaker]; ok && len(r.errs) < maxReported {
+				switch {
+				case ev.Seq <= prev.Seq:
+					r.errs = append(r.errs, fmt.Sprintf("Seq %d after %d: %v after %v", ev.Seq, prev.Seq, ev, prev))
+				case ev.Seq != prev.Seq+1:
+					r.gaps++
+				case ev.Kind == events.StateChanged && prev.Kind == events.StateChanged && ev.From != prev.To:
+					r.errs = append(r.errs, fmt.Sprintf("no gap, but %v follows %v", ev, prev))
+				}
+			}
+			last[ev.Breaker] = ev
+			react(ev, n)
+		}
+	}()
+	return r
+}
+
+// wait waits for the subscription to be closed and reports what was wrong.
+func (r *regOrderChecker) wait(t *testing.T) {
+	t.Helper()
+	waitFor(t, "a subscriber calling back (deadlock?)", 5*time.Second, func() { <-r.done })
+	for _, e := range r.errs {
+		t.Error(e)
+	}
+	if r.gaps > 0 && r.sub.Dropped() == 0 {
+		t.Errorf("%d Seq gaps with nothing dropped", r.gaps)
+	}
+}
+
+// ----------------------------------------------------------------------
+// 8. Reads.
+
+// TestRegressionReadsHaveNoObserverEffect guards against Netflix/Hystrix
+// #1541 ("CircuitBreaker.allowRequest change state of isOpen") and
+// myteksi/hystrix-go PR #19 (a pre-check consumed the single half-open
+// test slot).
+//
+// In every state (Closed with calls in its window, Open one nanosecond
+// before its deadline, HalfOpen with one of two probes in flight and one
+// nanosecond before MaxWait, ForcedOpen, Disabled), 1000 rounds of State,
+// Metrics and Subscribe+Close change nothing: Metrics is identical before
+// and after, no event of any kind is emitted, and afterwards the breaker
+// behaves as it would have without the reads (the free probe slot is
+// still free, the armed deadline still fires).
+func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
+	const reads, maxWait = 1000, 5 * time.Second
+	cfg := regConfig(func(c *Config) {
+		c.FailureRate, c.MinimumCalls = 0.9, 3
+		c.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 2, MaxWait: maxWait}
+	})
+	states := []struct {
+		name  string
+		setup func(t *testing.T, c Circuit, mk *clock.Mock)
+		after func(t *testing.T, c Circuit, mk *clock.Mock) // the breaker still behaves
+	}{
+		{"closed", func(t *testing.T, c Circuit, _ *clock.Mock) {
+			confRun(t, c, "SFF")
+		}, func(t *testing.T, c Circuit, _ *clock.Mock) {
+			confRun(t, c, "F") // the third failure in a row
+			confWantState(t, c, Open)
+		}},
+		{"open", func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confTrip(t, c)
+			advance(c, mk, regOpen-time.Nanosecond)
+		}, func(t *testing.T, c Circuit, mk *clock.Mock) {
+			advance(c, mk, time.Nanosecond)
+			confWantState(t, c, HalfOpen)
+		}},
+		{"half-open", func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confHalfOpen(t, c, mk, regOpen)
+			confAcquire(t, c)
+			advance(c, mk, maxWait-time.Nanosecond)
+		}, func(t *testing.T, c Circuit, mk *clock.Mock) {
+			confAcquire(t, c) // the second slot is still free
+			regWantTooMany(t, c, "with both probes taken")
+			advance(c, mk, time.Nanosecond)
+			confWantState(t, c, Open) // MaxWait still fires
+		}},
+		{"forced-open", func(t *testing.T, c Circuit, _ *clock.Mock) {
+			confRun(t, c, "F")
+			c.ForceOpen()
+		}, func(t *testing.T, c Circuit, _ *clock.Mock) {
+			if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrOpen) {
+				t.Errorf("Acquire in forced-open: %v", err)
+			}
+		}},
+		{"disabled", func(t *testing.T, c Circuit, _ *clock.Mock) {
+			c.Disable()
+			confRun(t, c, "FFFFS")
+		}, func(t *testing.T, c Circuit, _ *clock.Mock) {
+			confRun(t, c, "FFFF")
+			confWantState(t, c, Disabled)
+		}},
+	}
+	for _, st := range states {
+		t.Run(st.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, cfg)
+				st.setup(t, c, mk)
+				settle(c)
+				sub := confSubscribe(t, c) // every kind
+				before := c.Metrics()
+				src := c.(subscribable)
+				for range reads {
+					_ = c.State()
+					_ = c.Metrics()
+					src.Subscribe().Close()
+					src.Subscribe(events.WithKinds(events.AllKinds()...), events.WithBuffer(1)).Close()
+				}
+				settle(c)
+				if after := c.Metrics(); after != before {
+					t.Errorf("Metrics changed by reads:\nbefore %+v\nafter  %+v", before, after)
+				}
+				if evs := confDrain(sub); len(evs) != 0 {
+					t.Errorf("reads emitted events:%s", confFormat(evs))
+				}
+				st.after(t, c, mk)
+			})
+		})
+	}
+}
+
+// ----------------------------------------------------------------------
+// 9. Remove and re-create.
+
+// TestRegressionRemoveRecreateLeaksNothing guards against afex/hystrix-go
+// #95 ("metricExchange.Monitor and poolMetrics.Monitor goroutine leak")
+// and #81 ("Goroutine leak or never stop"), and cockroachdb/cockroach
+// #121030 (a removed tripped breaker's state lived on; fixed in PR
+// #121142). That a removed breaker's Prometheus series is deleted is
+// prom/'s TestRemovedBreakerVanishes.
+//
+// Through one Supervisor, the same three names are created, subscribed
+// to, tripped (some left with their open timer armed, some half-open with
+// a probe in flight), and removed, 200 times. Each re-created breaker
+// starts Closed with every counter at zero; each removed breaker's
+// subscription is closed and its Acquire returns ErrStopped; and once the
+// supervisor is closed no goroutine is left (goleak.VerifyNone; this test
+// must not run in parallel).
+func TestRegressionRemoveRecreateLeaksNothing(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const iterations = 200
+	cfg := regConfig(nil)
+	mk := clock.NewMock()
+	s := NewSupervisor(WithClock(mk))
+	all := s.Subscribe(events.WithBuffer(8))
+	allDone := make(chan struct{})
+	go func() {
+		defer close(allDone)
+		for range all.C() {
+		}
+	}()
+	names := []string{"alpha", "beta", "gamma"}
+	for i := range iterations {
+		for j, name := range names {
+			b := svMust(t, s, name, cfg)
+			m := b.Metrics()
+			if m.State != Closed || m.WindowCalls != 0 || m.ConsecutiveFailures != 0 || m.HalfOpenInFlight != 0 ||
+				regLifetime(m) != 0 || m.Rejected != 0 || m.Trips != 0 || m.Transitions != 0 {
+				t.Fatalf("iteration %d: re-created %q is not fresh: %+v", i, name, m)
+			}
+			sub := b.Subscribe()
+			subDone := make(chan struct{})
+			go func() {
+				defer close(subDone)
+				for range sub.C() {
+				}
+			}()
+			svFail(t, b, cfg.ConsecutiveFailures)
+			if st := b.State(); st != Open {
+				t.Fatalf("iteration %d: %q in %v after %d failures; want open", i, name, st, cfg.ConsecutiveFailures)
+			}
+			if (i+j)%3 == 1 {
+				advance(b, mk, regOpen)
+				if _, err := b.Acquire(context.Background()); err != nil { // a probe left in flight
+					t.Fatalf("iteration %d: probe: %v", i, err)
+				}
+			}
+			if !s.Remove(name) {
+				t.Fatalf("iteration %d: Remove(%q) = false", i, name)
+			}
+			waitFor(t, "the removed breaker's subscription to close", 5*time.Second, func() { <-subDone })
+			if _, err := b.Acquire(context.Background()); !errors.Is(err, ErrStopped) {
+				t.Fatalf("iteration %d: Acquire on removed %q: %v; want ErrStopped", i, name, err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	waitFor(t, "the supervisor's subscription to close", 5*time.Second, func() { <-allDone })
+}
+
+// ----------------------------------------------------------------------
+// 10. Time windows across idle gaps and a clock going backwards.
+
+// TestRegressionTimeWindowIdleGaps guards against rubyist/circuitbreaker
+// PR #36 ("Fix window buckets that should be empty") and asecurityteam/
+// rolling PR #14 ("Fix TimeWindow not resetting buckets when re-using
+// them"): after an idle gap, buckets that should be empty were counted.
+// And against tikv/pd PR #10745 ("keep lim.last monotonic on token
+// updates"): a clock read that goes backwards must not count a call twice.
+//
+// A time window of D = 10 s in 10 buckets (a call is kept while its bucket
+// is one of the last 10, engine.timeWindow): three failures at t0, an idle
+// gap of 0, one bucket, D − 1 bucket, D − 1 ns, D, D + 1 ns, 2D or 10⁶·D,
+// then one success. t0 is on a bucket edge or inside a bucket. Then one
+// call per bucket for three windows' worth of buckets: the slots are
+// reused and the window holds exactly the last 10. Then the mock clock is
+// set backwards by various amounts before two more successes.
+func TestRegressionTimeWindowIdleGaps(t *testing.T) {
+	const (
+		d       = 10 * time.Second
+		buckets = 10
+		width   = d / buckets
+	)
+	cfg := regConfig(func(c *Config) {
+		c.Window = TimeWindow(d, buckets)
+		c.ConsecutiveFailures = 0
+		c.FailureRate, c.MinimumCalls = 1, 1000 // counts, never trips
+	})
+	window := func(t *testing.T, c Circuit, what string, calls, fails int) {
+		t.Helper()
+		settle(c)
+		if m := c.Metrics(); m.State != Closed || m.WindowCalls != calls || m.WindowFailures != fails {
+			t.Errorf("%s: %v with %d calls, %d failures in the window; want closed, %d, %d",
+				what, m.State, m.WindowCalls, m.WindowFailures, calls, fails)
+		}
+	}
+	start := func(t *testing.T, im impl, offset time.Duration) (Circuit, *clock.Mock) {
+		c, mk := newMocked(t, im, cfg)
+		advance(c, mk, time.Hour+offset) // Unix time 3600 s is a bucket edge
+		return c, mk
+	}
+
+	gaps := []struct {
+		name string
+		gap  time.Duration
+		kept [2]bool // the three failures are still counted, at an edge and mid-bucket
+	}{
+		{"none", 0, [2]bool{true, true}},
+		{"one bucket", width, [2]bool{true, true}},
+		{"D-1 bucket", d - width, [2]bool{true, true}},
+		{"D-1ns", d - time.Nanosecond, [2]bool{true, false}},
+		{"D", d, [2]bool{false, false}},
+		{"D+1ns", d + time.Nanosecond, [2]bool{false, false}},
+		{"2D", 2 * d, [2]bool{false, false}},
+		{"1e6 D", 1_000_000 * d, [2]bool{false, false}},
+	}
+	for _, g := range gaps {
+		for k, offset := range []time.Duration{0, 3 * width / 10} {
+			t.Run(fmt.Sprintf("gap %s/t0 at bucket+%v", g.name, offset), func(t *testing.T) {
+				forEachImpl(t, func(t *testing.T, im impl) {
+					c, mk := start(t, im, offset)
+					confRun(t, c, "FFF")
+					window(t, c, "at t0", 3, 3)
+					advance(c, mk, g.gap)
+					calls, fails := 0, 0
+					if g.kept[k] {
+						calls, fails = 3, 3
+					}
+					window(t, c, "after the gap", calls, fails)
+					confRun(t, c, "S")
+					window(t, c, "after one more call", calls+1, fails)
+				})
+			})
+		}
+	}
+
+	t.Run("every bucket reused", func(t *testing.T) {
+		forEachImpl(t, func(t *testing.T, im impl) {
+			c, mk := start(t, im, width/2)
+			for k := range 3 * buckets {
+				confRun(t, c, "F")
+				window(t, c, fmt.Sprintf("call %d, one per bucket", k), min(k+1, buckets), min(k+1, buckets))
+				if t.Failed() {
+					return
+				}
+				advance(c, mk, width)
+			}
+		})
+	})
+
+	backs := []struct {
+		name  string
+		back  time.Duration
+		exact bool // both calls land in the window read at t0
+	}{
+		{"1ns", time.Nanosecond, true},
+		{"one bucket", width, true},
+		{"D/2", d / 2, true},
+		{"D-1 bucket", d - width, true},
+		{"D", d, false},
+		{"2D", 2 * d, false},
+		{"1e6 D", 1_000_000 * d, false},
+	}
+	for _, b := range backs {
+		t.Run("clock set back "+b.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := start(t, im, width/2)
+				t0 := mk.Now()
+				confRun(t, c, "FFF")
+				mk.Set(t0.Add(-b.back))
+				confRun(t, c, "SS")
+				atMost := func(what string) {
+					t.Helper()
+					settle(c)
+					if m := c.Metrics(); m.WindowCalls > 5 || m.WindowFailures > 3 || m.WindowFailures > m.WindowCalls {
+						t.Errorf("%s: %d calls, %d failures in the window; 5 calls (3 failures) were made: counted twice",
+							what, m.WindowCalls, m.WindowFailures)
+					}
+				}
+				atMost("at the earlier time")
+				mk.Set(t0)
+				atMost("back at t0")
+				if b.exact {
+					window(t, c, "back at t0", 5, 3)
+				}
+				for _, dt := range []time.Duration{width, d / 2, d - width} {
+					mk.Set(t0.Add(dt))
+					atMost(fmt.Sprintf("at t0+%v", dt))
+				}
+				mk.Set(t0.Add(2 * d))
+				window(t, c, "at t0+2D", 0, 0)
+			})
+		})
+	}
+}
+
+// ----------------------------------------------------------------------
+// 11. In-flight overshoot with busy callers.
+
+// TestRegressionTripVisibleWithBusyCallers guards against sony/gobreaker
+// #91 ("Race condition: Execute doesn't strictly guarantee how many failed
+// executions may occur before the breaker transitions to the open/half
+// state"). In the actor breaker, a report that crosses a threshold only
+// nudges the actor; callers that never yield the CPU could keep it from
+// running for a whole preemption slice (10 ms) and have thousands more
+// calls admitted. So a window whose trip condition holds routes Acquire
+// through the actor (livewindow.go, tripping), which trips before it
+// admits.
+//
+// With the real clock, 4 goroutines released together acquire and fail in
+// a tight loop until rejected: the failures admitted past
+// ConsecutiveFailures stay within a few per goroutine (the calls already
+// in flight when the trip took effect), 20 times over.
+func TestRegressionTripVisibleWithBusyCallers(t *testing.T) {
+	const (
+		threshold  = 5
+		goroutines = 4
+		rounds     = 20
+		slack      = 2*goroutines + 4
+	)
+	cfg := regConfig(func(c *Config) {
+		c.ConsecutiveFailures = threshold
+		c.OpenTimeout, c.MaxOpenTimeout = time.Hour, time.Hour
+	})
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, err := im.new("busy", cfg) // the real clock
+		if err != nil {
+			t.Fatalf("new: %v", err)
+		}
+		defer c.Close()
+		ctx := context.Background()
+		worst := 0
+		for round := range rounds {
+			c.Reset()
+			var counts [goroutines]int
+			var bad atomic.Int64
+			regConcurrently(t, goroutines, func(g int) {
+				for range 1_000_000 {
+					p, err := c.Acquire(ctx)
+					if err != nil {
+						if !errors.Is(err, ErrOpen) {
+							bad.Add(1)
+						}
+						return
+					}
+					counts[g]++
+					p.Failure()
+				}
+				bad.Add(1) // never rejected
+			})
+			admitted := 0
+			for _, n := range counts {
+				admitted += n
+			}
+			worst = max(worst, admitted)
+			if bad.Load() != 0 {
+				t.Fatalf("round %d: %d goroutines saw an error other than ErrOpen or were never rejected", round, bad.Load())
+			}
+			if admitted > threshold+slack {
+				t.Errorf("round %d: %d failing calls admitted before every busy caller was rejected; "+
+					"ConsecutiveFailures is %d, want at most %d more", round, admitted, threshold, slack)
+			}
+			if m := c.Metrics(); m.State != Open || m.Trips != uint64(round+1) {
+				t.Fatalf("round %d: %v with %d trips; want open, %d", round, m.State, m.Trips, round+1)
+			}
+		}
+		t.Logf("at most %d failing calls admitted (threshold %d, %d goroutines)", worst, threshold, goroutines)
+	})
+}
