@@ -371,9 +371,9 @@ func (a *actor) handle(msg message) {
 		switch rej {
 		case engine.Admitted:
 			v := b.view.Load()
-			p := Permit{r: b, epoch: t.Epoch, probe: t.Probe}
-			if t.Probe == 0 {
-				p.r = v.win
+			p := Permit{r: v.win, epoch: t.Epoch}
+			if t.Probe != 0 {
+				p = newProbePermit(b, t)
 			}
 			msg.reply <- acquireReply{p: p}
 		case engine.RejectTooMany:

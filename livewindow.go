@@ -43,6 +43,7 @@ type liveWindow struct {
 	width   int64 // nanoseconds per bucket
 	buckets []liveBucket
 	lastBad atomic.Int64 // bucket index of the latest failure or slow call
+	newest  atomic.Int64 // the newest bucket index recorded: time never goes backwards in here
 }
 
 // liveBucket holds four tagged counters. Each word packs the low 32 bits
@@ -72,6 +73,7 @@ func newLiveWindow(b *Breaker, epoch uint64, tracks bool) *liveWindow {
 		w.width = int64(win.BucketWidth())
 		w.buckets = make([]liveBucket, win.Buckets)
 		w.lastBad.Store(-1 << 62)
+		w.newest.Store(-1 << 62)
 	} else {
 		w.ring = make([]atomic.Uint32, win.Size)
 	}
@@ -107,7 +109,7 @@ func (w *liveWindow) record(now int64, failure, slow bool) (mayTrip bool) {
 		}
 		return nb != 0 || n == uint64(s.MinimumCalls)
 	}
-	idx := engine.BucketIndex(time.Unix(0, now), time.Duration(w.width))
+	idx := w.clamp(engine.BucketIndex(time.Unix(0, now), time.Duration(w.width)))
 	bk := &w.buckets[mod(idx, len(w.buckets))]
 	tagged(&bk.calls, idx)
 	if failure {
@@ -128,6 +130,22 @@ func (w *liveWindow) record(now int64, failure, slow bool) (mayTrip bool) {
 	// A success can complete MinimumCalls while bad calls are still in the
 	// window; only then does it need a look.
 	return nb != 0 || idx-w.lastBad.Load() < int64(len(w.buckets))
+}
+
+// clamp returns the bucket a call at bucket idx is recorded in: idx, or the
+// newest bucket recorded so far if idx is older (a clock that went
+// backwards, or a writer whose reading is older than its peers'), as the
+// engine's windows do. It advances the newest index.
+func (w *liveWindow) clamp(idx int64) int64 {
+	for {
+		n := w.newest.Load()
+		if idx <= n {
+			return n
+		}
+		if w.newest.CompareAndSwap(n, idx) {
+			return idx
+		}
+	}
 }
 
 func (w *liveWindow) adjust(old, nb uint32) {
@@ -191,7 +209,7 @@ func (w *liveWindow) counts(now int64) engine.Counts {
 		c.SlowFailures = clampCount(w.slowFails.Load(), c.SlowCalls)
 		return c
 	}
-	cur := engine.BucketIndex(time.Unix(0, now), time.Duration(w.width))
+	cur := max(engine.BucketIndex(time.Unix(0, now), time.Duration(w.width)), w.newest.Load())
 	for i := cur - int64(len(w.buckets)) + 1; i <= cur; i++ {
 		bk := &w.buckets[mod(i, len(w.buckets))]
 		c.Calls += count(&bk.calls, i)

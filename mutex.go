@@ -118,7 +118,10 @@ func (b *MutexBreaker) Acquire(_ context.Context) (Permit, error) {
 	if err != nil {
 		return Permit{}, err
 	}
-	p := Permit{r: b, epoch: t.Epoch, probe: t.Probe}
+	p := Permit{r: b, epoch: t.Epoch}
+	if t.Probe != 0 {
+		p = newProbePermit(b, t)
+	}
 	if b.measure {
 		p.start = b.nanos()
 	}

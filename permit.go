@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/breakerlabs/breaker/engine"
@@ -18,13 +19,27 @@ import (
 // every report. An outcome reported after the breaker has changed state
 // (a stale permit) is counted in the lifetime metrics but never in the
 // current window or probe tally. A half-open probe's outcome counts once:
-// later reports of the same probe are ignored. Reports after Close are
+// later reports of the same probe, from any copy, change nothing (not even
+// the lifetime metrics). A Closed-state permit must be reported once; a
+// second report counts again. Reports after Close are
 // counted in the lifetime metrics and otherwise ignored.
 type Permit struct {
-	r     reporter // nil: the zero Permit
-	epoch uint64   // the epoch the call was admitted in
-	probe uint64   // half-open probe number; 0 for a Closed or Disabled call
-	start int64    // when the call was admitted (the breaker's time source, Unix ns); 0 if not measured
+	r     reporter     // nil: the zero Permit
+	epoch uint64       // the epoch the call was admitted in
+	probe uint64       // half-open probe number; 0 for a Closed or Disabled call
+	start int64        // when the call was admitted (the breaker's time source, Unix ns); 0 if not measured
+	once  *atomic.Bool // probes only: set by the first report, so later ones change nothing
+}
+
+// newProbePermit is the permit of a half-open probe: its first report wins
+// and every later one, from any copy, is a no-op.
+func newProbePermit(r reporter, t engine.Ticket) Permit {
+	return Permit{r: r, epoch: t.Epoch, probe: t.Probe, once: new(atomic.Bool)}
+}
+
+// claim reports whether this report is the one that counts.
+func (p Permit) claim() bool {
+	return p.r != nil && (p.once == nil || p.once.CompareAndSwap(false, true))
 }
 
 // reporter applies a Permit's outcome. Implemented by the actor breaker's
@@ -52,7 +67,7 @@ func (p Permit) Ignore() { p.resolve(engine.Ignore) }
 // error except context.Canceled is a failure. Safe for concurrent use.
 func (p Permit) Done(err error) {
 	switch {
-	case p.r == nil:
+	case !p.claim():
 	case err == nil:
 		p.r.report(p, engine.Success)
 	case p.r.core().cfg.isFailure(err):
@@ -63,7 +78,7 @@ func (p Permit) Done(err error) {
 }
 
 func (p Permit) resolve(o engine.Outcome) {
-	if p.r != nil {
+	if p.claim() {
 		p.r.report(p, o)
 	}
 }
