@@ -199,7 +199,7 @@ func (b *Breaker) report(p Permit, o engine.Outcome) {
 	_, d, slow := b.measureCall(p)
 	b.countOutcome(o, d, slow)
 	select {
-	case b.inbox <- reportMsg{t: engine.Ticket{Epoch: p.epoch, Probe: p.probe}, o: o, d: int64(d)}:
+	case b.inbox <- reportMsg{t: p.ticket(), o: o, d: int64(d)}:
 	case <-b.done:
 	}
 	b.em.emitCall(callKind(o), d)

@@ -17,9 +17,11 @@ type stripedCounter struct {
 	cells [stripes]paddedUint64
 }
 
+// paddedUint64 fills two cache lines, so that two cells never share one
+// whatever the allocation's alignment.
 type paddedUint64 struct {
 	atomic.Uint64
-	_ [56]byte
+	_ [120]byte
 }
 
 // inc adds one. Safe for concurrent use.

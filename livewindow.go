@@ -18,7 +18,13 @@ import (
 // to trip, Metrics) see counts that are exact once writers are quiet and
 // may lag by the in-flight writes otherwise; the actor re-reads before it
 // acts, and every decision is the engine's.
+//
+// The fields are grouped by how often they are written, with padding
+// between the groups, so that the word every call writes (seq) does not
+// share a cache line with the words every call only reads: otherwise that
+// line would move between cores on every call.
 type liveWindow struct {
+	// Read-mostly: set at creation; tripping is written rarely.
 	b      *Breaker
 	epoch  uint64
 	tracks bool // false in Disabled: never nudges
@@ -30,20 +36,24 @@ type liveWindow struct {
 	// overshoot past a threshold is bounded by the calls already admitted.
 	tripping atomic.Bool
 
-	consec atomic.Int64 // failures in a row
+	ring    []atomic.Uint32 // count-based: call n (0-based) goes to ring[n % len(ring)]
+	width   int64           // time-based: nanoseconds per bucket
+	buckets []liveBucket    // time-based: bucket i of Unix time lives in buckets[i % len]
+	_       [64]byte
 
-	// Count-based: call n (0-based) goes to ring[n % len(ring)].
-	seq       atomic.Uint64
-	ring      []atomic.Uint32 // engine outcome bits of the call in each slot
+	consec atomic.Int64 // failures in a row: read by every success, written by failures
+	_      [56]byte
+
+	seq atomic.Uint64 // count-based: calls recorded; written by every call
+	_   [56]byte
+
+	// Written by failures and slow calls (count-based), or per bucket
+	// (time-based).
 	fails     atomic.Int64
 	slow      atomic.Int64
 	slowFails atomic.Int64
-
-	// Time-based: bucket i of Unix time lives in buckets[i % len].
-	width   int64 // nanoseconds per bucket
-	buckets []liveBucket
-	lastBad atomic.Int64 // bucket index of the latest failure or slow call
-	newest  atomic.Int64 // the newest bucket index recorded: time never goes backwards in here
+	lastBad   atomic.Int64 // bucket index of the latest failure or slow call
+	newest    atomic.Int64 // the newest bucket index recorded: time never goes backwards in here
 }
 
 // liveBucket holds four tagged counters. Each word packs the low 32 bits

@@ -139,7 +139,7 @@ func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 	}
 	now := b.now()
 	b.advance(now)
-	t := engine.Ticket{Epoch: p.epoch, Probe: p.probe}
+	t := p.ticket()
 	if st := b.m.State(); st == Closed || st == Disabled {
 		// The Closed path reads no clock unless the outcome trips: then
 		// the transition (and the open deadline) need the true time.

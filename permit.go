@@ -24,22 +24,37 @@ import (
 // second report counts again. Reports after Close are
 // counted in the lifetime metrics and otherwise ignored.
 type Permit struct {
-	r     reporter     // nil: the zero Permit
-	epoch uint64       // the epoch the call was admitted in
-	probe uint64       // half-open probe number; 0 for a Closed or Disabled call
-	start int64        // when the call was admitted (the breaker's time source, Unix ns); 0 if not measured
-	once  *atomic.Bool // probes only: set by the first report, so later ones change nothing
+	r     reporter    // nil: the zero Permit
+	epoch uint64      // the epoch the call was admitted in
+	start int64       // when the call was admitted (the breaker's time source, Unix ns); 0 if not measured
+	probe *probeGrant // half-open probes only; nil for a Closed or Disabled call
 }
 
-// newProbePermit is the permit of a half-open probe: its first report wins
-// and every later one, from any copy, is a no-op.
+// probeGrant is what a half-open probe's permit shares between its copies:
+// its number, and whether it has been reported. The first report wins and
+// every later one, from any copy, is a no-op.
+type probeGrant struct {
+	id       uint64
+	reported atomic.Bool
+}
+
+// newProbePermit is the permit of a half-open probe.
 func newProbePermit(r reporter, t engine.Ticket) Permit {
-	return Permit{r: r, epoch: t.Epoch, probe: t.Probe, once: new(atomic.Bool)}
+	return Permit{r: r, epoch: t.Epoch, probe: &probeGrant{id: t.Probe}}
+}
+
+// ticket is the engine's name for the grant.
+func (p Permit) ticket() engine.Ticket {
+	t := engine.Ticket{Epoch: p.epoch}
+	if p.probe != nil {
+		t.Probe = p.probe.id
+	}
+	return t
 }
 
 // claim reports whether this report is the one that counts.
 func (p Permit) claim() bool {
-	return p.r != nil && (p.once == nil || p.once.CompareAndSwap(false, true))
+	return p.r != nil && (p.probe == nil || p.probe.reported.CompareAndSwap(false, true))
 }
 
 // reporter applies a Permit's outcome. Implemented by the actor breaker's
@@ -87,8 +102,12 @@ func (p Permit) resolve(o engine.Outcome) {
 // slow, when the breaker tracks durations.
 func (b *base) measureCall(p Permit) (now int64, d time.Duration, slow bool) {
 	if !b.measure {
-		return 0, 0, false
+		return 0, 0, false // inlined: the common case costs one load
 	}
+	return b.measureSlow(p)
+}
+
+func (b *base) measureSlow(p Permit) (now int64, d time.Duration, slow bool) {
 	now = b.nanos()
 	d = time.Duration(now - p.start)
 	return now, d, b.s.Slow(d)
@@ -121,11 +140,10 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 		if v.win.tripping.Load() {
 			return b.acquireProbe(ctx)
 		}
-		p := Permit{r: v.win, epoch: v.epoch}
 		if b.measure {
-			p.start = b.nanos()
+			return Permit{r: v.win, epoch: v.epoch, start: b.nanos()}, nil
 		}
-		return p, nil
+		return Permit{r: v.win, epoch: v.epoch}, nil
 	case modeReject:
 		b.life.rejected.inc()
 		b.em.emitCall(events.CallRejected, 0)

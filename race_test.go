@@ -259,9 +259,9 @@ func newProbeTracker(max int) *probeTracker {
 func (pt *probeTracker) admit(p Permit, f *failures) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	k := [2]uint64{p.epoch, p.probe}
+	k := [2]uint64{p.epoch, p.ticket().Probe}
 	if pt.seen[k] {
-		f.errorf("probe %d of epoch %d granted twice", p.probe, p.epoch)
+		f.errorf("probe %d of epoch %d granted twice", p.ticket().Probe, p.epoch)
 	}
 	pt.seen[k] = true
 	pt.inFlight[p.epoch]++
@@ -496,13 +496,13 @@ func runStress(t *testing.T, im impl, v stressVariant, dur time.Duration) {
 				f.errorf("permit of epoch %d after one of epoch %d on the same goroutine", p.epoch, lastEpoch)
 			}
 			lastEpoch = p.epoch
-			if p.probe != 0 {
+			if p.probe != nil {
 				probes.admit(p, f)
 			}
 			if rng.IntN(12) == 0 { // a slow call
 				time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
 			}
-			if p.probe != 0 {
+			if p.probe != nil {
 				probes.release(p)
 			}
 			reports.Add(1)
@@ -749,8 +749,8 @@ func runAdmissionAtDeadline(t *testing.T, im impl, mock bool, maxProbes, iters i
 		}
 		probes := map[[2]uint64]bool{}
 		for _, p := range admitted {
-			k := [2]uint64{p.epoch, p.probe}
-			if p.probe == 0 || probes[k] {
+			k := [2]uint64{p.epoch, p.ticket().Probe}
+			if p.probe == nil || probes[k] {
 				t.Errorf("iteration %d: admitted permit %+v is not a distinct probe", it, p)
 			}
 			probes[k] = true

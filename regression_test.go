@@ -163,8 +163,8 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 			}
 			seen := map[[2]uint64]bool{}
 			for _, p := range admitted {
-				k := [2]uint64{p.epoch, p.probe}
-				if p.probe == 0 || seen[k] {
+				k := [2]uint64{p.epoch, p.ticket().Probe}
+				if p.probe == nil || seen[k] {
 					t.Errorf("round %d: admitted permit %+v is not a distinct probe", round, p)
 				}
 				seen[k] = true
