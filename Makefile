@@ -1,7 +1,10 @@
 # Development tasks for github.com/breakerlabs/breaker.
 #
 #   make test     race-enabled tests of every package in this module
-#   make bench    benchmarks of every package in this module
+#   make bench    DESIGN §7 benchmarks: the library alone and side by side with
+#                 peers (bench/, its own module), -count 10, benchstat tables
+#   make bench-report  bench/RESULTS.md and its chart from the last `make bench`
+#   make bench-profile CPU and scheduler profiles behind the targets
 #   make lint     gofmt, go vet and staticcheck
 #   make fuzz     each fuzz target for FUZZTIME (default 30s)
 #   make cover    coverage profile (cover.out) and a per-function summary
@@ -18,13 +21,21 @@ COVERPROFILE ?= cover.out
 
 STRESS      ?= 20
 
-.PHONY: test bench lint fuzz cover demo stress mutation
+.PHONY: test bench bench-report bench-profile lint fuzz cover demo stress mutation
 
 test:
 	$(GO) test -race -count=1 ./...
 
+# COUNT (10), BENCHTIME (100ms) and TRIPTIME (2000x) pass through the
+# environment: COUNT=3 make bench. About 4-7 minutes on 2 cores.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	bench/run.sh
+
+bench-report:
+	bench/report.sh
+
+bench-profile:
+	bench/profile.sh
 
 lint:
 	@files="$$(gofmt -l .)"; \
@@ -35,6 +46,7 @@ lint:
 	fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 # Discovers the fuzz targets of every package with `go test -list` and runs
 # each one on its own (go test -fuzz accepts one target at a time).
