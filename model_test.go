@@ -1,0 +1,507 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"slices"
+	"time"
+)
+
+// refModel is a reference model of one breaker, written in plain
+// sequential Go from the contract (DESIGN §2–§4), not from the engine: it
+// keeps every counted outcome with its timestamp and recomputes the window
+// from scratch on every read, so it shares no window, rate or backoff code
+// with the implementations it judges.
+//
+// The details the contract leaves open follow the choices the
+// implementation documents:
+//
+//   - the epoch starts at 1 and grows by one on every transition;
+//   - Reset always transitions (Closed → Closed too); ForceOpen and Disable
+//     do nothing in the state they lead to;
+//   - entering Closed or Disabled clears the window and the failures in a
+//     row; the window is only visible (and only counts) in those states;
+//   - a half-open probe is bad if it failed, or if it was slow while
+//     SlowCallRate > 0;
+//   - the trip conditions are checked in the order consecutive failures,
+//     failure rate, slow-call rate, after each counted outcome only;
+//   - timeouts take effect at their own deadline, however late the
+//     breaker looks: a long clock jump replays Open → HalfOpen at the open
+//     deadline, then HalfOpen → Open at that plus MaxWait, and so on;
+//   - a call's duration runs from Acquire to its report, on the breaker's
+//     clock;
+//   - a half-open probe's permit is single-use: its first report counts
+//     (in the lifetime counters, and in the probe tally unless stale) and
+//     every later one changes nothing at all (DESIGN: "a second report of
+//     the same permit is ignored"; Permit: "not even the lifetime
+//     metrics"); a Closed-state permit reported twice counts twice;
+//   - every other report of a non-zero permit counts in the lifetime
+//     counters, stale ones included;
+//   - after Close the state is frozen (no timeout, command or report
+//     changes it, nor the window's contents), Acquire returns ErrStopped
+//     without counting a rejection, and reports still count in the
+//     lifetime counters (Permit's documentation).
+type refModel struct {
+	cfg Config
+
+	now      time.Time // the latest time seen: time never goes backwards in here
+	state    State
+	epoch    uint64
+	since    time.Time
+	deadline time.Time // Open: the open deadline; HalfOpen: the MaxWait deadline; else zero
+	attempt  int       // trips from HalfOpen since the breaker was last Closed
+
+	calls  []modelCall // counted outcomes since the window was last cleared, oldest first
+	consec int         // failures in a row since the window was last cleared
+
+	nextProbe  uint64          // never reset: probe numbers are unique for the breaker's life
+	probes     map[uint64]bool // outstanding probes of this half-open period
+	reported   map[uint64]bool // probes reported at least once, in any period
+	probesOK   int
+	probesBad  int
+	successRun int
+
+	successes, failures, ignored, slowCalls, rejected uint64
+	trips, transitions                                uint64
+
+	events []modelEvent // every transition, in order
+
+	stopped bool // Close was called: the state is frozen
+}
+
+// modelCall is one counted outcome.
+type modelCall struct {
+	at            time.Time
+	failure, slow bool
+}
+
+// modelPermit is the model's view of a granted permit.
+type modelPermit struct {
+	valid bool // false: the zero Permit
+	epoch uint64
+	probe uint64 // 0 for a Closed or Disabled call
+	start time.Time
+}
+
+// modelEvent is a transition as the model makes it.
+type modelEvent struct {
+	from, to State
+	reason   Reason
+	at       time.Time
+	rate     float64 // for the rate reasons
+	count    int     // for ReasonConsecutiveFailures and ReasonProbesSucceeded
+}
+
+// modelOutcome is how a report ends, once Done's error is judged.
+type modelOutcome uint8
+
+const (
+	modelSuccess modelOutcome = iota
+	modelFailure
+	modelIgnore
+)
+
+func (o modelOutcome) String() string {
+	return [...]string{"success", "failure", "ignore"}[o]
+}
+
+// modelRejection is the class of an Acquire result.
+type modelRejection uint8
+
+const (
+	modelAdmitted modelRejection = iota
+	modelRejectOpen
+	modelRejectTooMany
+	modelRejectStopped
+	modelRejectOther
+)
+
+func (r modelRejection) String() string {
+	return [...]string{"admitted", "ErrOpen", "ErrTooManyProbes", "ErrStopped", "other error"}[r]
+}
+
+// modelClassify returns the class of an Acquire error.
+func modelClassify(err error) modelRejection {
+	switch {
+	case err == nil:
+		return modelAdmitted
+	case errors.Is(err, ErrOpen):
+		return modelRejectOpen
+	case errors.Is(err, ErrTooManyProbes):
+		return modelRejectTooMany
+	case errors.Is(err, ErrStopped):
+		return modelRejectStopped
+	}
+	return modelRejectOther
+}
+
+func newRefModel(cfg Config, now time.Time) *refModel {
+	return &refModel{cfg: cfg, now: now, state: Closed, epoch: 1, since: now,
+		probes: map[uint64]bool{}, reported: map[uint64]bool{}}
+}
+
+// advanceTo moves the model's time to t (never backwards) and applies
+// every timeout due by then, each at its own deadline. It returns how many
+// transitions that made.
+func (m *refModel) advanceTo(t time.Time) int {
+	if t.After(m.now) {
+		m.now = t
+	}
+	if m.stopped {
+		return 0
+	}
+	n := 0
+	for !m.deadline.IsZero() && !m.now.Before(m.deadline) {
+		at := m.deadline
+		switch m.state {
+		case Open:
+			m.enter(at, HalfOpen, ReasonOpenTimeout, 0, 0)
+		case HalfOpen:
+			m.attempt++
+			m.enter(at, Open, ReasonHalfOpenTimeout, 0, 0)
+		default:
+			panic("model: deadline in state " + m.state.String())
+		}
+		n++
+	}
+	return n
+}
+
+// capTimeouts returns d, or less if moving the clock by d would make more
+// than limit timeouts due: then the longest advance that makes limit due.
+// It changes nothing.
+func (m *refModel) capTimeouts(d time.Duration, limit int) time.Duration {
+	if m.stopped {
+		return d
+	}
+	target := m.now.Add(d)
+	state, attempt, deadline := m.state, m.attempt, m.deadline
+	for n := 0; !deadline.IsZero() && !target.Before(deadline); n++ {
+		if n == limit {
+			return deadline.Sub(m.now) - 1
+		}
+		switch state {
+		case Open:
+			state = HalfOpen
+			if m.cfg.HalfOpen.MaxWait > 0 {
+				deadline = deadline.Add(m.cfg.HalfOpen.MaxWait)
+			} else {
+				deadline = time.Time{}
+			}
+		case HalfOpen:
+			state, attempt = Open, attempt+1
+			deadline = deadline.Add(modelOpenDuration(m.cfg, attempt))
+		}
+	}
+	return d
+}
+
+// acquire decides a call at the model's current time.
+func (m *refModel) acquire() (modelPermit, modelRejection, time.Time) {
+	if m.stopped {
+		return modelPermit{}, modelRejectStopped, time.Time{}
+	}
+	switch m.state {
+	case Closed, Disabled:
+		return modelPermit{valid: true, epoch: m.epoch, start: m.now}, modelAdmitted, time.Time{}
+	case Open:
+		m.rejected++
+		return modelPermit{}, modelRejectOpen, m.deadline
+	case ForcedOpen:
+		m.rejected++
+		return modelPermit{}, modelRejectOpen, time.Time{}
+	}
+	if len(m.probes) >= m.cfg.HalfOpen.MaxProbes {
+		m.rejected++
+		return modelPermit{}, modelRejectTooMany, time.Time{}
+	}
+	m.nextProbe++
+	m.probes[m.nextProbe] = true
+	return modelPermit{valid: true, epoch: m.epoch, probe: m.nextProbe, start: m.now}, modelAdmitted, time.Time{}
+}
+
+// judge is Permit.Done's reading of err: nil is a success, an error the
+// configured (or default) IsFailure accepts is a failure, any other is
+// ignored. The default counts every error but context.Canceled.
+func (m *refModel) judge(err error) modelOutcome {
+	switch {
+	case err == nil:
+		return modelSuccess
+	case m.cfg.IsFailure != nil && m.cfg.IsFailure(err):
+		return modelFailure
+	case m.cfg.IsFailure == nil && !errors.Is(err, context.Canceled):
+		return modelFailure
+	}
+	return modelIgnore
+}
+
+// slow reports whether a call that took d is slow.
+func (m *refModel) slow(d time.Duration) bool {
+	return m.cfg.SlowCallDuration > 0 && d >= m.cfg.SlowCallDuration
+}
+
+// report applies the outcome of p at the model's current time.
+func (m *refModel) report(p modelPermit, o modelOutcome) {
+	if !p.valid {
+		return // the zero Permit ignores every report
+	}
+	if p.probe != 0 {
+		if m.reported[p.probe] {
+			return // a probe's permit is single-use
+		}
+		m.reported[p.probe] = true
+	}
+	slow := m.slow(m.now.Sub(p.start))
+	switch o {
+	case modelSuccess:
+		m.successes++
+	case modelFailure:
+		m.failures++
+	default:
+		m.ignored++
+	}
+	if slow {
+		m.slowCalls++
+	}
+	if p.epoch != m.epoch || m.stopped {
+		return // stale, or after Close: lifetime counters only
+	}
+	switch m.state {
+	case Closed, Disabled:
+		if p.probe != 0 || o == modelIgnore {
+			return
+		}
+		failure := o == modelFailure
+		m.calls = append(m.calls, modelCall{at: m.now, failure: failure, slow: slow})
+		if failure {
+			m.consec++
+		} else {
+			m.consec = 0
+		}
+		if m.state == Closed {
+			m.tripIfDue()
+		}
+	case HalfOpen:
+		if !m.probes[p.probe] {
+			return // never issued here, or already reported
+		}
+		delete(m.probes, p.probe)
+		if o == modelIgnore {
+			return
+		}
+		m.judgeProbe(o == modelFailure || (m.cfg.SlowCallRate > 0 && slow))
+	}
+}
+
+// tripIfDue trips a Closed breaker if a condition holds, in the contract's
+// order.
+func (m *refModel) tripIfDue() {
+	c := m.cfg
+	if c.ConsecutiveFailures > 0 && m.consec >= c.ConsecutiveFailures {
+		m.trip(ReasonConsecutiveFailures, 0, m.consec)
+		return
+	}
+	calls, fails, slow, _ := m.window()
+	if calls == 0 || calls < c.MinimumCalls {
+		return
+	}
+	if c.FailureRate > 0 {
+		if r := float64(fails) / float64(calls); r >= c.FailureRate {
+			m.trip(ReasonFailureRate, r, 0)
+			return
+		}
+	}
+	if c.SlowCallRate > 0 {
+		if r := float64(slow) / float64(calls); r >= c.SlowCallRate {
+			m.trip(ReasonSlowCallRate, r, 0)
+		}
+	}
+}
+
+func (m *refModel) trip(r Reason, rate float64, count int) {
+	m.attempt = 0
+	m.enter(m.now, Open, r, rate, count)
+}
+
+// judgeProbe counts a completed probe and decides if the policy can.
+func (m *refModel) judgeProbe(bad bool) {
+	h := m.cfg.HalfOpen
+	if bad {
+		m.probesBad++
+		m.successRun = 0
+	} else {
+		m.probesOK++
+		m.successRun++
+	}
+	if h.Mode == Strict {
+		switch {
+		case bad:
+			m.attempt++
+			m.enter(m.now, Open, ReasonProbeFailed, 0, 0)
+		case m.successRun >= h.SuccessThreshold:
+			m.enter(m.now, Closed, ReasonProbesSucceeded, 0, m.successRun)
+		}
+		return
+	}
+	done := m.probesOK + m.probesBad
+	if done < h.MinimumProbes {
+		return
+	}
+	rate := float64(m.probesOK) / float64(done)
+	if rate >= h.SuccessRate {
+		m.enter(m.now, Closed, ReasonProbesSucceeded, rate, done)
+		return
+	}
+	m.attempt++
+	m.enter(m.now, Open, ReasonProbeFailed, rate, 0)
+}
+
+func (m *refModel) reset() {
+	if m.stopped {
+		return
+	}
+	m.attempt = 0
+	m.enter(m.now, Closed, ReasonManual, 0, 0)
+}
+
+func (m *refModel) forceOpen() {
+	if !m.stopped && m.state != ForcedOpen {
+		m.enter(m.now, ForcedOpen, ReasonManual, 0, 0)
+	}
+}
+
+func (m *refModel) disable() {
+	if !m.stopped && m.state != Disabled {
+		m.enter(m.now, Disabled, ReasonManual, 0, 0)
+	}
+}
+
+// enter makes a transition at time at.
+func (m *refModel) enter(at time.Time, to State, r Reason, rate float64, count int) {
+	m.events = append(m.events, modelEvent{from: m.state, to: to, reason: r, at: at, rate: rate, count: count})
+	m.transitions++
+	if to == Open {
+		m.trips++
+	}
+	m.state = to
+	m.epoch++
+	m.since = at
+	m.deadline = time.Time{}
+	clear(m.probes)
+	m.probesOK, m.probesBad, m.successRun = 0, 0, 0
+	switch to {
+	case Closed, Disabled:
+		m.calls = m.calls[:0]
+		m.consec = 0
+		if to == Closed {
+			m.attempt = 0
+		}
+	case Open:
+		m.deadline = at.Add(modelOpenDuration(m.cfg, m.attempt))
+	case HalfOpen:
+		if m.cfg.HalfOpen.MaxWait > 0 {
+			m.deadline = at.Add(m.cfg.HalfOpen.MaxWait)
+		}
+	}
+}
+
+// close stops the breaker.
+func (m *refModel) close() { m.stopped = true }
+
+// modelOpenDuration is OpenTimeout × BackoffMultiplier^attempt, capped at
+// MaxOpenTimeout, computed exactly (with rationals) and truncated to the
+// nanosecond.
+func modelOpenDuration(c Config, attempt int) time.Duration {
+	limit := new(big.Rat).SetInt64(int64(max(c.MaxOpenTimeout, c.OpenTimeout)))
+	d := new(big.Rat).SetInt64(int64(c.OpenTimeout))
+	mult := new(big.Rat).SetFloat64(c.BackoffMultiplier)
+	for i := 0; i < attempt && d.Cmp(limit) < 0; i++ {
+		d.Mul(d, mult)
+	}
+	if d.Cmp(limit) >= 0 {
+		return time.Duration(limit.Num().Int64())
+	}
+	q := new(big.Int).Quo(d.Num(), d.Denom()) // d > 0: truncation is the floor
+	return time.Duration(q.Int64())
+}
+
+// window returns the counts of the window at the model's current time
+// (calls, failures, slow calls, and slow calls that failed),
+// recomputed from the recorded outcomes: the last Window.Size of them for
+// a count window; for a time window, those recorded at a time t with
+// floor(t/width) > floor(now/width) − Buckets, where width is
+// Window.Duration / Window.Buckets.
+func (m *refModel) window() (calls, fails, slow, slowFails int) {
+	if m.state != Closed && m.state != Disabled {
+		return 0, 0, 0, 0
+	}
+	in := m.calls
+	w := m.cfg.Window
+	if w.Kind == CountBased {
+		in = in[max(0, len(in)-w.Size):]
+	} else {
+		width := int64(w.Duration) / int64(w.Buckets)
+		cur := modelFloorDiv(m.now.UnixNano(), width)
+		in = slices.DeleteFunc(slices.Clone(in), func(c modelCall) bool {
+			return modelFloorDiv(c.at.UnixNano(), width) <= cur-int64(w.Buckets)
+		})
+	}
+	for _, c := range in {
+		calls++
+		if c.failure {
+			fails++
+		}
+		if c.slow {
+			slow++
+		}
+		if c.slow && c.failure {
+			slowFails++
+		}
+	}
+	return calls, fails, slow, slowFails
+}
+
+func modelFloorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// metrics is the snapshot the model expects from Metrics (Name aside).
+func (m *refModel) metrics() Metrics {
+	calls, fails, slow, slowFails := m.window()
+	mt := Metrics{
+		State:              m.state,
+		Since:              m.since,
+		WindowCalls:        calls,
+		WindowFailures:     fails,
+		WindowSlowCalls:    slow,
+		WindowSlowFailures: slowFails,
+		FailureRate:        -1,
+		SlowCallRate:       -1,
+		Successes:          m.successes,
+		Failures:           m.failures,
+		Ignored:            m.ignored,
+		SlowCalls:          m.slowCalls,
+		Rejected:           m.rejected,
+		Trips:              m.trips,
+		Transitions:        m.transitions,
+	}
+	if m.state == Open {
+		mt.OpenUntil = m.deadline
+	}
+	if m.state == Closed || m.state == Disabled {
+		mt.ConsecutiveFailures = m.consec
+	}
+	if m.state == HalfOpen {
+		mt.HalfOpenInFlight = len(m.probes)
+	}
+	if calls > 0 && calls >= m.cfg.MinimumCalls {
+		mt.FailureRate = float64(fails) / float64(calls)
+		mt.SlowCallRate = float64(slow) / float64(calls)
+	}
+	return mt
+}
