@@ -96,8 +96,8 @@ func diffSeedBytes(seed uint64, n int) []byte {
 }
 
 var (
-	diffErrFailure = errors.New("diff: the dependency failed")
-	diffErrBenign  = errors.New("diff: benign (a failure only without IsFailure)")
+	errDiffFailure = errors.New("diff: the dependency failed")
+	errDiffBenign  = errors.New("diff: benign (a failure only without IsFailure)")
 )
 
 // diffReports are the ways a permit can be reported. The first three are
@@ -113,16 +113,16 @@ var diffReports = []struct {
 	{name: "Failure", direct: true, o: modelFailure},
 	{name: "Ignore", direct: true, o: modelIgnore},
 	{name: "Done(nil)"},
-	{name: "Done(failure)", err: diffErrFailure},
+	{name: "Done(failure)", err: errDiffFailure},
 	{name: "Done(Canceled)", err: context.Canceled},
 	{name: "Done(wrapped Canceled)", err: fmt.Errorf("call: %w", context.Canceled)},
 	{name: "Done(DeadlineExceeded)", err: context.DeadlineExceeded},
-	{name: "Done(benign)", err: diffErrBenign},
+	{name: "Done(benign)", err: errDiffBenign},
 }
 
 // diffIsFailure is the IsFailure some configs use: everything but
-// diffErrBenign fails, context.Canceled included.
-func diffIsFailure(err error) bool { return !errors.Is(err, diffErrBenign) }
+// errDiffBenign fails, context.Canceled included.
+func diffIsFailure(err error) bool { return !errors.Is(err, errDiffBenign) }
 
 // diffLimit bounds the mock clocks: Unix nanoseconds must not overflow.
 var diffLimit = time.Unix(0, 0).Add(100 * 365 * 24 * time.Hour)
