@@ -442,7 +442,7 @@ func (a *actor) publish(tr engine.Transition) {
 	switch tr.To {
 	case Closed, Disabled:
 		v.mode = modeAdmit
-		v.win = newLiveWindow(b, tr.Epoch, tr.To == Closed)
+		v.win = newLiveWindow(b, tr.To == Closed)
 	case Open, ForcedOpen:
 		v.mode = modeReject
 		v.err = newOpenError(b.name, tr)

@@ -26,7 +26,6 @@ import (
 type liveWindow struct {
 	// Read-mostly: set at creation; tripping is written rarely.
 	b      *Breaker
-	epoch  uint64
 	tracks bool // false in Disabled: never nudges
 
 	// tripping is set by a reporter whose outcome made a trip condition
@@ -76,8 +75,8 @@ const (
 	bitSlow    = 2
 )
 
-func newLiveWindow(b *Breaker, epoch uint64, tracks bool) *liveWindow {
-	w := &liveWindow{b: b, epoch: epoch, tracks: tracks}
+func newLiveWindow(b *Breaker, tracks bool) *liveWindow {
+	w := &liveWindow{b: b, tracks: tracks}
 	win := b.s.Window
 	if win.Kind == engine.TimeBased {
 		w.width = int64(win.BucketWidth())
