@@ -1,10 +1,16 @@
 package breaker
 
 import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker/engine"
 )
 
 // impl is one implementation of Circuit under test. Every behavioural test
@@ -64,5 +70,65 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// acquireStorm releases n goroutines together on c. Each spins on Acquire
+// while c rejects with ErrOpen (for at most 10 s: a hang guard, not
+// synchronisation) and stops at its first admission or ErrTooManyProbes.
+// release runs right after the start signal, while they spin (it moves a
+// mock clock past the open deadline, say). It returns the admitted permits
+// and how many goroutines ended with ErrTooManyProbes or any other error.
+func acquireStorm(t *testing.T, c Circuit, n int, release func()) (admitted []Permit, tooMany, other int64) {
+	t.Helper()
+	var (
+		start           = make(chan struct{})
+		wg              sync.WaitGroup
+		mu              sync.Mutex
+		nTooMany, nElse atomic.Int64
+	)
+	for range n {
+		wg.Go(func() {
+			<-start
+			giveUp := time.Now().Add(10 * time.Second)
+			for {
+				p, err := c.Acquire(context.Background())
+				switch {
+				case err == nil:
+					mu.Lock()
+					admitted = append(admitted, p)
+					mu.Unlock()
+					return
+				case errors.Is(err, ErrTooManyProbes):
+					nTooMany.Add(1)
+					return
+				case errors.Is(err, ErrOpen) && time.Now().Before(giveUp):
+					runtime.Gosched() // the deadline has not passed yet
+				default:
+					nElse.Add(1)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	if release != nil {
+		release()
+	}
+	waitFor(t, "the latched Acquires", 20*time.Second, wg.Wait)
+	return admitted, nTooMany.Load(), nElse.Load()
+}
+
+// checkDistinctProbes fails the test unless every permit is a half-open
+// probe and no two share an epoch and probe number.
+func checkDistinctProbes(t *testing.T, what string, permits []Permit) {
+	t.Helper()
+	seen := map[engine.Ticket]bool{}
+	for _, p := range permits {
+		k := p.ticket()
+		if p.probe == nil || seen[k] {
+			t.Errorf("%s: admitted permit %+v is not a distinct probe", what, p)
+		}
+		seen[k] = true
 	}
 }

@@ -704,57 +704,19 @@ func runAdmissionAtDeadline(t *testing.T, im impl, mock bool, maxProbes, iters i
 			t.Fatalf("iteration %d: state %v after a failure with ConsecutiveFailures 1", it, s)
 		}
 
-		var (
-			start    = make(chan struct{})
-			wg       sync.WaitGroup
-			mu       sync.Mutex
-			admitted []Permit
-			tooMany  atomic.Int64
-		)
-		wg.Add(goroutines)
-		for range goroutines {
-			go func() {
-				defer wg.Done()
-				<-start
-				giveUp := time.Now().Add(10 * time.Second)
-				for {
-					p, err := c.Acquire(ctx)
-					switch {
-					case err == nil:
-						mu.Lock()
-						admitted = append(admitted, p)
-						mu.Unlock()
-						return
-					case errors.Is(err, ErrTooManyProbes):
-						tooMany.Add(1)
-						return
-					case errors.Is(err, ErrOpen) && time.Now().Before(giveUp):
-						runtime.Gosched()
-					default:
-						f.errorf("Acquire: %v", err)
-						return
-					}
-				}
-			}()
-		}
-		close(start)
-		if mk != nil {
-			mk.Add(openTimeout) // the deadline passes while they spin
-		}
-		waitFor(t, "the latched goroutines", 20*time.Second, wg.Wait)
-
-		if len(admitted) != maxProbes || tooMany.Load() != goroutines-int64(maxProbes) {
-			t.Errorf("iteration %d: %d admitted and %d ErrTooManyProbes across the open deadline; want exactly %d and %d",
-				it, len(admitted), tooMany.Load(), maxProbes, goroutines-maxProbes)
-		}
-		probes := map[[2]uint64]bool{}
-		for _, p := range admitted {
-			k := [2]uint64{p.epoch, p.ticket().Probe}
-			if p.probe == nil || probes[k] {
-				t.Errorf("iteration %d: admitted permit %+v is not a distinct probe", it, p)
+		admitted, tooMany, other := acquireStorm(t, c, goroutines, func() {
+			if mk != nil {
+				mk.Add(openTimeout) // the deadline passes while they spin
 			}
-			probes[k] = true
+		})
+		if other != 0 {
+			f.errorf("iteration %d: %d Acquires ended with neither a permit, ErrOpen nor ErrTooManyProbes", it, other)
 		}
+		if len(admitted) != maxProbes || tooMany != goroutines-int64(maxProbes) {
+			t.Errorf("iteration %d: %d admitted and %d ErrTooManyProbes across the open deadline; want exactly %d and %d",
+				it, len(admitted), tooMany, maxProbes, goroutines-maxProbes)
+		}
+		checkDistinctProbes(t, fmt.Sprintf("iteration %d", it), admitted)
 		if m := c.Metrics(); m.State != HalfOpen || m.HalfOpenInFlight != len(admitted) {
 			t.Errorf("iteration %d: Metrics state %v, HalfOpenInFlight %d; want half-open, %d",
 				it, m.State, m.HalfOpenInFlight, len(admitted))

@@ -109,7 +109,6 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 		c.ConsecutiveFailures = 1
 		c.HalfOpen = HalfOpenPolicy{MaxProbes: maxProbes, Mode: Strict, SuccessThreshold: maxProbes}
 	})
-	ctx := context.Background()
 	forEachImpl(t, func(t *testing.T, im impl) {
 		for round := range rounds {
 			c, mk := newMocked(t, im, cfg)
@@ -122,53 +121,15 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 			advance(c, mk, regOpen-time.Nanosecond)
 			confWantState(t, c, Open)
 
-			var (
-				start         = make(chan struct{})
-				wg            sync.WaitGroup
-				mu            sync.Mutex
-				admitted      []Permit
-				tooMany, errs atomic.Int64
-			)
-			for range goroutines {
-				wg.Go(func() {
-					<-start
-					giveUp := time.Now().Add(5 * time.Second) // a hang guard, not synchronisation
-					for {
-						p, err := c.Acquire(ctx)
-						switch {
-						case err == nil:
-							mu.Lock()
-							admitted = append(admitted, p)
-							mu.Unlock()
-							return
-						case errors.Is(err, ErrTooManyProbes):
-							tooMany.Add(1)
-							return
-						case errors.Is(err, ErrOpen) && time.Now().Before(giveUp):
-							runtime.Gosched() // the deadline has not passed yet
-						default:
-							errs.Add(1)
-							return
-						}
-					}
-				})
-			}
-			close(start)
-			mk.Add(time.Nanosecond) // the open deadline passes while they spin
-			waitFor(t, "the latched Acquires", 10*time.Second, wg.Wait)
-
-			if len(admitted) != maxProbes || tooMany.Load() != goroutines-maxProbes || errs.Load() != 0 {
+			admitted, tooMany, errs := acquireStorm(t, c, goroutines, func() {
+				mk.Add(time.Nanosecond) // the open deadline passes while they spin
+			})
+			if len(admitted) != maxProbes || tooMany != goroutines-maxProbes || errs != 0 {
 				t.Fatalf("round %d: %d admitted, %d ErrTooManyProbes, %d other outcomes across the deadline; want %d, %d, 0",
-					round, len(admitted), tooMany.Load(), errs.Load(), maxProbes, goroutines-maxProbes)
+					round, len(admitted), tooMany, errs, maxProbes, goroutines-maxProbes)
 			}
-			seen := map[[2]uint64]bool{}
-			for _, p := range admitted {
-				k := [2]uint64{p.epoch, p.ticket().Probe}
-				if p.probe == nil || seen[k] {
-					t.Errorf("round %d: admitted permit %+v is not a distinct probe", round, p)
-				}
-				seen[k] = true
-			}
+			checkDistinctProbes(t, fmt.Sprintf("round %d", round), admitted)
+			var wg sync.WaitGroup
 			for i := range 8 {
 				regWantTooMany(t, c, fmt.Sprintf("round %d: Acquire %d with every probe in flight", round, i))
 			}
@@ -176,7 +137,7 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 			// The late Closed-era calls finish, all at once, while the
 			// probes are in flight.
 			var s, f, ig uint64
-			start = make(chan struct{})
+			start := make(chan struct{})
 			for i, p := range lateCalls {
 				switch i % 3 {
 				case 0:
