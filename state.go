@@ -28,4 +28,7 @@ const (
 	ReasonProbeFailed         = engine.ReasonProbeFailed         // a half-open probe failed (or the rate was too low)
 	ReasonHalfOpenTimeout     = engine.ReasonHalfOpenTimeout     // no half-open decision within MaxWait
 	ReasonManual              = engine.ReasonManual              // Reset, ForceOpen or Disable
+	ReasonProbeSlow           = engine.ReasonProbeSlow           // a half-open probe succeeded slowly (Strict)
+	ReasonRemote              = engine.ReasonRemote              // adopted from another instance
+	ReasonReconfigured        = engine.ReasonReconfigured        // new thresholds already exceeded
 )

@@ -66,11 +66,15 @@ const (
 	ReasonProbeFailed                // HalfOpen → Open
 	ReasonHalfOpenTimeout            // HalfOpen → Open: no decision within MaxWait
 	ReasonManual                     // Reset, ForceOpen or Disable
+	ReasonProbeSlow                  // HalfOpen → Open (Strict): a probe succeeded, but slowly
+	ReasonRemote                     // adopted from another instance through a shared store
+	ReasonReconfigured               // Closed → Open: new thresholds already exceeded
 )
 
 var reasonNames = [...]string{
 	"none", "consecutive-failures", "failure-rate", "slow-call-rate", "open-timeout",
 	"probes-succeeded", "probe-failed", "half-open-timeout", "manual",
+	"probe-slow", "remote", "reconfigured",
 }
 
 // String returns the lower-case, hyphenated name of the reason

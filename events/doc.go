@@ -19,8 +19,8 @@
 //     the order of serialised calls for each subscriber, so every subscriber
 //     sees each breaker's events in Seq order. Events of different breakers
 //     may interleave arbitrarily.
-//   - Filters. WithKinds selects kinds (default: StateChanged and
-//     ActorRestarted); WithBreakers selects breakers by name (default: all).
+//   - Filters. WithKinds selects kinds (default: StateChanged,
+//     ActorRestarted and StoreFailed); WithBreakers selects breakers by name (default: all).
 //     Per-call kinds cost nothing unless a subscription asks for them: the
 //     publisher checks Hub.Wants, a single atomic load, before building such
 //     an event.

@@ -19,6 +19,10 @@ type Event struct {
 	Rate     float64       // the failure or slow-call rate that tripped, when it applies
 	Count    int           // the consecutive failures or successes, when it applies
 	Duration time.Duration // call events: the call's duration, when measured
+	Until    time.Time     // StateChanged to Open: the open deadline
+	Attempt  int           // StateChanged: failed recoveries since the breaker was last Closed
+	Origin   string        // StateChanged with ReasonRemote: the instance that decided
+	Err      error         // StoreFailed: what the store said
 }
 
 // String formats e on one line for logs, for example

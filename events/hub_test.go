@@ -47,7 +47,8 @@ func TestDefaultKinds(t *testing.T) {
 		h.Publish(ev("a", uint64(i+1), k))
 	}
 	got := receive(s)
-	if len(got) != 2 || got[0].Kind != events.StateChanged || got[1].Kind != events.ActorRestarted {
+	if len(got) != 3 || got[0].Kind != events.StateChanged || got[1].Kind != events.ActorRestarted ||
+		got[2].Kind != events.StoreFailed {
 		t.Fatalf("default subscription got %v", got)
 	}
 	// WithKinds() with no arguments keeps the default.
@@ -71,8 +72,8 @@ func TestWithKinds(t *testing.T) {
 	if len(got) != 2 || got[0].Kind != events.CallRejected || got[1].Kind != events.CallFailed {
 		t.Fatalf("WithKinds(CallFailed)+WithKinds(CallRejected) got %v", got)
 	}
-	if got := receive(all); len(got) != 7 {
-		t.Fatalf("all kinds got %d events, want 7", len(got))
+	if got := receive(all); len(got) != len(events.AllKinds()) {
+		t.Fatalf("all kinds got %d events, want %d", len(got), len(events.AllKinds()))
 	}
 	// An unknown kind is never delivered and never panics.
 	h.Publish(ev("a", 99, events.Kind(200)))
@@ -254,9 +255,9 @@ func TestWantsMask(t *testing.T) {
 	b := h.Subscribe(events.WithKinds(events.CallFailed, events.CallSucceeded), events.WithBreakers("x"))
 	check("a+b", events.CallFailed, events.CallSucceeded)
 	d := h.Subscribe()
-	check("a+b+default", events.CallFailed, events.CallSucceeded, events.StateChanged, events.ActorRestarted)
+	check("a+b+default", events.CallFailed, events.CallSucceeded, events.StateChanged, events.ActorRestarted, events.StoreFailed)
 	a.Close()
-	check("b+default", events.CallFailed, events.CallSucceeded, events.StateChanged, events.ActorRestarted)
+	check("b+default", events.CallFailed, events.CallSucceeded, events.StateChanged, events.ActorRestarted, events.StoreFailed)
 	d.Close()
 	check("b", events.CallFailed, events.CallSucceeded)
 	b.Close()
@@ -295,10 +296,11 @@ func TestOrderSerialPublisher(t *testing.T) {
 		}
 	}
 	check(s, n)
-	// breaker "b" gets odd i; default kinds StateChanged (i%7==0) and ActorRestarted (i%7==6).
+	// breaker "b" gets odd i; the default kinds are StateChanged,
+	// ActorRestarted and StoreFailed.
 	want := 0
 	for i := range n {
-		if i%2 == 1 && (i%7 == 0 || i%7 == 6) {
+		if k := kinds[i%len(kinds)]; i%2 == 1 && (k == events.StateChanged || k == events.ActorRestarted || k == events.StoreFailed) {
 			want++
 		}
 	}

@@ -25,13 +25,17 @@ const (
 	// ActorRestarted: the supervisor restarted a breaker's actor after a
 	// panic, from the state it last published.
 	ActorRestarted
+	// StoreFailed: saving to, loading from or watching the state store
+	// failed (once per outage); Err says what the store said, and Breaker
+	// names the breaker whose save failed ("" for a load or a watch).
+	StoreFailed
 
 	numKinds = iota
 )
 
 var kindNames = [...]string{
 	"state-changed", "call-rejected", "call-succeeded", "call-failed",
-	"call-ignored", "fallback-used", "actor-restarted",
+	"call-ignored", "fallback-used", "actor-restarted", "store-failed",
 }
 
 // String returns the lower-case, hyphenated name of the kind
@@ -61,4 +65,4 @@ type kindSet uint32
 func (k Kind) bit() kindSet { return kindSet(1) << k }
 
 // defaultKinds is what a subscription without WithKinds receives.
-const defaultKinds = kindSet(1)<<StateChanged | kindSet(1)<<ActorRestarted
+const defaultKinds = kindSet(1)<<StateChanged | kindSet(1)<<ActorRestarted | kindSet(1)<<StoreFailed

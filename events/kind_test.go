@@ -17,6 +17,7 @@ func TestKindString(t *testing.T) {
 		events.CallIgnored:    "call-ignored",
 		events.FallbackUsed:   "fallback-used",
 		events.ActorRestarted: "actor-restarted",
+		events.StoreFailed:    "store-failed",
 		events.Kind(200):      "Kind(200)",
 	}
 	for k, s := range want {
@@ -25,7 +26,7 @@ func TestKindString(t *testing.T) {
 		}
 	}
 	all := events.AllKinds()
-	if len(all) != 7 || all[0] != events.StateChanged || all[6] != events.ActorRestarted {
+	if len(all) != 8 || all[0] != events.StateChanged || all[7] != events.StoreFailed {
 		t.Errorf("AllKinds() = %v", all)
 	}
 }

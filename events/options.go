@@ -35,7 +35,7 @@ func WithBuffer(n int) Option {
 // WithKinds restricts the subscription to the given kinds. Several WithKinds
 // options add up (the union is used). Without any kind given — no WithKinds
 // at all, or only WithKinds() with no arguments — a subscription receives
-// StateChanged and ActorRestarted. Use WithKinds(AllKinds()...) for all.
+// StateChanged, ActorRestarted and StoreFailed. Use WithKinds(AllKinds()...) for all.
 func WithKinds(k ...Kind) Option {
 	var set kindSet
 	for _, kind := range k {

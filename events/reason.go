@@ -24,4 +24,7 @@ const (
 	ReasonProbeFailed         = engine.ReasonProbeFailed         // HalfOpen → Open
 	ReasonHalfOpenTimeout     = engine.ReasonHalfOpenTimeout     // HalfOpen → Open
 	ReasonManual              = engine.ReasonManual              // Reset, ForceOpen, Disable
+	ReasonProbeSlow           = engine.ReasonProbeSlow           // a half-open probe succeeded slowly (Strict)
+	ReasonRemote              = engine.ReasonRemote              // adopted from another instance
+	ReasonReconfigured        = engine.ReasonReconfigured        // new thresholds already exceeded
 )
