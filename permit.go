@@ -80,15 +80,29 @@ func (p Permit) Ignore() { p.resolve(engine.Ignore) }
 // an error for which Config.IsFailure returns true is a Failure; any other
 // error is ignored (as Ignore). Without Config.IsFailure every non-nil
 // error except context.Canceled is a failure. Safe for concurrent use.
+//
+// If Config.IsFailure panics, the call is reported as a failure and the
+// panic goes on unchanged: a half-open probe slot is never lost to a
+// panicking classifier.
 func (p Permit) Done(err error) {
 	switch {
 	case !p.claim():
 	case err == nil:
 		p.r.report(p, engine.Success)
-	case p.r.core().cfg.isFailure(err):
-		p.r.report(p, engine.Failure)
 	default:
-		p.r.report(p, engine.Ignore)
+		p.classify(err)
+	}
+}
+
+// classify reports a claimed permit's error as IsFailure judges it. The
+// report is deferred, with Failure until IsFailure has returned, so that a
+// panicking IsFailure still resolves the permit; no recover, so the panic
+// (and its stack) reaches the caller untouched.
+func (p Permit) classify(err error) {
+	o := engine.Failure
+	defer func() { p.r.report(p, o) }()
+	if !p.r.core().cfg.isFailure(err) {
+		o = engine.Ignore
 	}
 }
 

@@ -1346,3 +1346,94 @@ func TestRegressionTripVisibleWithBusyCallers(t *testing.T) {
 		t.Logf("at most %d failing calls admitted (threshold %d, %d goroutines)", worst, threshold, goroutines)
 	})
 }
+
+// ----------------------------------------------------------------------
+// Hardening (issue 10): defects found by using the library as a new user
+// and by attacking it. One named test per defect.
+
+// regPanicValue is what the user callbacks below panic with; the tests
+// check that exactly this value reaches the caller.
+var regPanicValue = errors.New("user callback panicked")
+
+// regRecover runs f and returns what it panicked with (nil if nothing).
+func regRecover(f func()) (r any) {
+	defer func() { r = recover() }()
+	f()
+	return nil
+}
+
+// TestRegressionPanickingIsFailureResolvesPermit: Config.IsFailure
+// panicking inside Permit.Done (or Execute) used to leave the permit
+// marked reported but never applied: the half-open probe slot was lost
+// for good (with HalfOpen.MaxWait 0 the breaker rejected every call
+// forever) and a Closed call vanished from the lifetime counters. The
+// permit must resolve as a failure and the panic reach the caller
+// unchanged.
+func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
+	cfg := regConfig(func(c *Config) {
+		c.HalfOpen.MaxWait = 0 // nothing else would ever reclaim a lost slot
+		c.IsFailure = func(err error) bool { panic(regPanicValue) }
+	})
+	boom := errors.New("dependency failed")
+	calls := map[string]func(c Circuit, p Permit){
+		"Done": func(_ Circuit, p Permit) { p.Done(boom) },
+		"Execute": func(c Circuit, p Permit) {
+			p.Ignore() // the permit taken by the probe below is not this one
+			Execute(context.Background(), c, func(context.Context) (int, error) { return 0, boom })
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, cfg)
+				ctx := context.Background()
+
+				// Closed: the call is counted as a failure.
+				p, err := c.Acquire(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := regRecover(func() { call(c, p) }); r != regPanicValue {
+					t.Fatalf("Closed: recovered %v; want the callback's own panic value", r)
+				}
+				settle(c)
+				if m := c.Metrics(); m.Failures != 1 {
+					t.Fatalf("Closed: Failures = %d after a panicking IsFailure; want 1 (%+v)", m.Failures, m)
+				}
+
+				// HalfOpen: the probe slot is freed (a failure reopens).
+				for range cfg.ConsecutiveFailures {
+					p, _ := c.Acquire(ctx)
+					p.Failure()
+				}
+				settle(c)
+				advance(c, mk, regOpen)
+				if st := c.State(); st != HalfOpen {
+					t.Fatalf("state %v after the open timeout; want half-open", st)
+				}
+				p, err = c.Acquire(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if name == "Execute" {
+					// Execute takes the probe slot itself: give this one back.
+					p.Ignore()
+					settle(c)
+				}
+				if r := regRecover(func() { call(c, p) }); r != regPanicValue {
+					t.Fatalf("HalfOpen: recovered %v; want the callback's own panic value", r)
+				}
+				settle(c)
+				if st, m := c.State(), c.Metrics(); st != Open || m.HalfOpenInFlight != 0 {
+					t.Fatalf("after a probe whose IsFailure panicked: state %v, %d probes in flight; want open, 0", st, m.HalfOpenInFlight)
+				}
+				advance(c, mk, regOpen)
+				p, err = c.Acquire(ctx)
+				if err != nil {
+					t.Fatalf("next half-open period: Acquire = %v; want a probe", err)
+				}
+				p.Success()
+			})
+		})
+	}
+}
