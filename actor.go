@@ -88,6 +88,10 @@ func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
 		hooks: o.hooks,
 	}
 	a := newActor(b)
+	if b.hooks != nil && b.hooks.construct != nil {
+		b.hooks.construct()
+	}
+	b.acquireShared() // last: nothing above may leave a goroutine behind
 	go a.supervise()
 	return b, nil
 }

@@ -21,9 +21,12 @@ type base struct {
 	clk     clock.Clock
 	coarse  *coarseClock // non-nil when durations come from the shared coarse clock
 	measure bool         // outcomes need a duration or a timestamp
-	em      emitter
-	_       [64]byte // the read-mostly fields above stay off the counters' lines
-	life    lifetime
+	// wantCoarse: durations are to come from the coarse clock, once
+	// acquireShared has taken it.
+	wantCoarse bool
+	em         emitter
+	_          [64]byte // the read-mostly fields above stay off the counters' lines
+	life       lifetime
 }
 
 var errEmptyName = errors.New("breaker: name must not be empty")
@@ -39,12 +42,20 @@ func newBase(name string, cfg Config, o *options) (*base, error) {
 	b.measure = b.s.TracksDuration()
 	if b.clk == nil {
 		b.clk = clock.New()
-		if b.measure {
-			b.coarse = sharedCoarse.acquire()
-		}
+		b.wantCoarse = b.measure
 	}
 	b.em.init(name, b.clk, o.sinks)
 	return b, nil
+}
+
+// acquireShared takes the shared resources the breaker needs (the coarse
+// clock and its goroutine). Constructors call it last, once nothing else
+// can fail or panic, so a failed construction leaves nothing running.
+// Until then nanos reads the clock directly.
+func (b *base) acquireShared() {
+	if b.wantCoarse {
+		b.coarse = sharedCoarse.acquire()
+	}
 }
 
 // release gives back what newBase took. Called once, by Close.

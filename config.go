@@ -238,23 +238,35 @@ func LenientConfig() Config {
 	}
 }
 
-// Validate reports whether c is a usable configuration. It returns nil, or
-// every problem at once joined with errors.Join, one per line, each of the
-// form
+// Validate reports whether c is a usable configuration. It returns nil,
+// or a *ConfigError listing every problem at once, each of the form
 //
 //	breaker: Config.<field path> must be <rule>, got <value>
 //
 // for example "breaker: Config.FailureRate must be in (0,1], got 1.5" or
-// "breaker: Config.Window.Size must be ≥ 1, got 0". The rules: at least one
-// trip condition (ConsecutiveFailures, FailureRate, SlowCallRate) is
-// enabled; rates are in (0,1] or 0; SlowCallRate > 0 needs SlowCallDuration
-// > 0; no count or duration is negative; the window is well formed (count:
-// Size ≥ 1; time: Duration > 0, Buckets ≥ 1, buckets at least 1ns wide);
+// "breaker: Config.Window.Size must be ≥ 1, got 0". The error's message is
+// one line (the problems joined with "; "); each problem is reachable
+// with errors.As to *ConfigError, or through its Unwrap() []error.
+//
+// The rules: at least one trip condition (ConsecutiveFailures,
+// FailureRate, SlowCallRate) is enabled; rates are in (0,1] or 0;
+// SlowCallRate > 0 needs SlowCallDuration > 0; no count or duration is
+// negative; the window is well formed (count: 1 ≤ Size ≤ 1<<20; time:
+// Duration > 0, 1 ≤ Buckets ≤ 1<<16, buckets at least 1ns wide);
 // MinimumCalls ≥ 1 when a rate is enabled, and ≤ Window.Size for a count
 // window; OpenTimeout > 0; BackoffMultiplier ≥ 1 and finite;
-// MaxOpenTimeout ≥ OpenTimeout; HalfOpen.MaxProbes ≥ 1; and the half-open
-// mode's own fields are valid. Fields of the window kind and of the
-// half-open mode not in use are ignored.
+// MaxOpenTimeout ≥ OpenTimeout; 1 ≤ HalfOpen.MaxProbes ≤ 1<<16; and the
+// half-open mode's own fields are valid. Fields of the window kind and of
+// the half-open mode not in use are ignored.
+//
+// The upper bounds exist because a breaker allocates its window and its
+// probe bookkeeping up front: a count window costs about 5 bytes per call
+// it holds (so 1<<20 calls is about 5 MiB per breaker), a time window
+// about 100 bytes per bucket (1<<16 buckets, about 6 MiB), and probes a
+// few words each. A window of a million calls or 65,536 buckets is far
+// beyond any rate worth judging; a configuration past them (a typo, a
+// hostile JSON file) is refused here, instead of New panicking or the
+// process running out of memory.
 //
 // Validate is pure: it reads only c and changes nothing.
 func (c Config) Validate() error {
@@ -288,16 +300,22 @@ func (c Config) Validate() error {
 	w := c.Window
 	switch w.Kind {
 	case CountBased:
-		if w.Size < 1 {
+		switch {
+		case w.Size < 1:
 			bad("Window.Size", "≥ 1", w.Size)
+		case w.Size > maxWindowSize:
+			bad("Window.Size", fmt.Sprintf("≤ %d (1<<20)", maxWindowSize), w.Size)
 		}
 	case TimeBased:
 		if w.Duration <= 0 {
 			bad("Window.Duration", "> 0", w.Duration)
 		}
-		if w.Buckets < 1 {
+		switch {
+		case w.Buckets < 1:
 			bad("Window.Buckets", "≥ 1", w.Buckets)
-		} else if w.Duration > 0 && int64(w.Duration) < int64(w.Buckets) {
+		case w.Buckets > maxBuckets:
+			bad("Window.Buckets", fmt.Sprintf("≤ %d (1<<16)", maxBuckets), w.Buckets)
+		case w.Duration > 0 && int64(w.Duration) < int64(w.Buckets):
 			bad("Window.Buckets", fmt.Sprintf("≤ Config.Window.Duration in nanoseconds (%d), so that each bucket is at least 1ns wide",
 				int64(w.Duration)), w.Buckets)
 		}
@@ -312,7 +330,7 @@ func (c Config) Validate() error {
 		bad("MinimumCalls", "≥ 1 when a rate condition (Config.FailureRate or Config.SlowCallRate) is enabled", c.MinimumCalls)
 	case c.MinimumCalls < 0:
 		bad("MinimumCalls", "≥ 0", c.MinimumCalls)
-	case rates && w.Kind == CountBased && w.Size >= 1 && c.MinimumCalls > w.Size:
+	case rates && w.Kind == CountBased && w.Size >= 1 && w.Size <= maxWindowSize && c.MinimumCalls > w.Size:
 		bad("MinimumCalls", fmt.Sprintf("≤ Config.Window.Size (%d) for a count window, "+
 			"or the window never holds enough calls for the rates to be evaluated", w.Size), c.MinimumCalls)
 	}
@@ -330,8 +348,11 @@ func (c Config) Validate() error {
 
 	// Half-open.
 	h := c.HalfOpen
-	if h.MaxProbes < 1 {
+	switch {
+	case h.MaxProbes < 1:
 		bad("HalfOpen.MaxProbes", "≥ 1", h.MaxProbes)
+	case h.MaxProbes > maxProbes:
+		bad("HalfOpen.MaxProbes", fmt.Sprintf("≤ %d (1<<16)", maxProbes), h.MaxProbes)
 	}
 	switch h.Mode {
 	case Strict:
@@ -356,8 +377,18 @@ func (c Config) Validate() error {
 	if c.CallTimeout < 0 {
 		bad("CallTimeout", "≥ 0 (0 means none)", c.CallTimeout)
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ConfigError{Problems: errs}
 }
+
+// Upper bounds of the fields a breaker allocates by; see Validate.
+const (
+	maxWindowSize = 1 << 20 // Window.Size: calls a count window holds
+	maxBuckets    = 1 << 16 // Window.Buckets of a time window
+	maxProbes     = 1 << 16 // HalfOpen.MaxProbes
+)
 
 // validRate reports whether r is in (0,1]; NaN is not.
 func validRate(r float64) bool { return r > 0 && r <= 1 }

@@ -121,7 +121,17 @@ func TestValidateInvalid(t *testing.T) {
 			if !strings.Contains(msg, tt.want) {
 				t.Errorf("Validate() = %q\nwant it to contain %q", msg, tt.want)
 			}
-			lines := strings.Split(msg, "\n")
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Validate() returned %T, want a *ConfigError", err)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("Validate() = %q: want one line", msg)
+			}
+			var lines []string
+			for _, p := range ce.Problems {
+				lines = append(lines, p.Error())
+			}
 			want := max(tt.lines, 1)
 			if len(lines) != want {
 				t.Errorf("Validate() reported %d problems, want %d:\n%s", len(lines), want, msg)
@@ -207,7 +217,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 
 	// The zero Config is invalid in many ways at once, too.
-	if err := (Config{}).Validate(); err == nil || strings.Count(err.Error(), "\n") < 3 {
+	var ce *ConfigError
+	if err := (Config{}).Validate(); !errors.As(err, &ce) || len(ce.Problems) < 3 {
 		t.Errorf("Config{}.Validate() = %v, want several problems", err)
 	}
 }
@@ -429,11 +440,20 @@ func ExampleConfig_Validate() {
 	cfg.FailureRate = 1.5
 	cfg.Window = CountWindow(0)
 	cfg.HalfOpen.MaxWait = -time.Second
-	fmt.Println(cfg.Validate())
+	err := cfg.Validate()
+	fmt.Println(err) // one line, fit for a log
+
+	var ce *ConfigError // each problem on its own
+	if errors.As(err, &ce) {
+		for _, p := range ce.Problems {
+			fmt.Println("-", p)
+		}
+	}
 	// Output:
-	// breaker: Config.FailureRate must be in (0,1], got 1.5
-	// breaker: Config.Window.Size must be ≥ 1, got 0
-	// breaker: Config.HalfOpen.MaxWait must be ≥ 0 (0 means no limit), got -1s
+	// breaker: Config.FailureRate must be in (0,1], got 1.5; Config.Window.Size must be ≥ 1, got 0; Config.HalfOpen.MaxWait must be ≥ 0 (0 means no limit), got -1s
+	// - breaker: Config.FailureRate must be in (0,1], got 1.5
+	// - breaker: Config.Window.Size must be ≥ 1, got 0
+	// - breaker: Config.HalfOpen.MaxWait must be ≥ 0 (0 means no limit), got -1s
 }
 
 func ExampleDefaultConfig() {

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/breakerlabs/breaker/engine"
@@ -53,3 +54,38 @@ func newOpenError(name string, tr engine.Transition) *OpenError {
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
+
+// ConfigError is the error Config.Validate (and so New, NewMutex and
+// Supervisor.GetOrCreate) returns for an invalid Config: every problem
+// found, each an error naming its field ("breaker: Config.FailureRate must
+// be in (0,1], got 1.5"). Its message is one line, the problems joined
+// with "; ", so it reads well in a log line; a program that wants them one
+// by one uses errors.As:
+//
+//	var ce *breaker.ConfigError
+//	if errors.As(err, &ce) {
+//		for _, p := range ce.Problems { ... }
+//	}
+//
+// It is plain data, safe to share.
+type ConfigError struct {
+	Problems []error // at least one
+}
+
+// Error returns the problems on one line: the first one's message, then
+// the others' without their repeated "breaker: " prefix, joined with "; ".
+func (e *ConfigError) Error() string {
+	var sb strings.Builder
+	for i, p := range e.Problems {
+		msg := p.Error()
+		if i > 0 {
+			sb.WriteString("; ")
+			msg = strings.TrimPrefix(msg, "breaker: ")
+		}
+		sb.WriteString(strings.ReplaceAll(msg, "\n", " "))
+	}
+	return sb.String()
+}
+
+// Unwrap returns the problems, so errors.Is and errors.As see each one.
+func (e *ConfigError) Unwrap() []error { return e.Problems }

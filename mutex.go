@@ -35,7 +35,9 @@ func NewMutex(name string, cfg Config, opts ...Option) (*MutexBreaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MutexBreaker{base: bs, m: engine.NewMachine(bs.s, bs.clk.Now())}, nil
+	b := &MutexBreaker{base: bs, m: engine.NewMachine(bs.s, bs.clk.Now())}
+	b.acquireShared() // last: a failed construction leaves no goroutine
+	return b, nil
 }
 
 // Name returns the breaker's name.

@@ -49,4 +49,5 @@ func withTestHooks(h *testHooks) Option {
 // testHooks lets tests inject faults into an actor. Never set outside tests.
 type testHooks struct {
 	panicOnMessage func() bool // called by the actor before each message; true panics
+	construct      func()      // called by New once the actor is built, before it starts
 }

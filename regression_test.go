@@ -13,10 +13,13 @@ package breaker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -1435,5 +1438,80 @@ func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
 				p.Success()
 			})
 		})
+	}
+}
+
+// TestRegressionValidateBoundsAllocation: Validate used to pass windows and
+// probe limits no breaker can allocate, and New then panicked (makeslice)
+// or the process died of out-of-memory; a JSON file was enough. Validate
+// must refuse them, naming the field, and New must return that error.
+func TestRegressionValidateBoundsAllocation(t *testing.T) {
+	tests := []struct {
+		name  string
+		mod   func(*Config)
+		field string
+	}{
+		{"count window MaxInt", func(c *Config) { c.Window = CountWindow(math.MaxInt) }, "Config.Window.Size"},
+		{"count window one past the bound", func(c *Config) { c.Window = CountWindow(maxWindowSize + 1) }, "Config.Window.Size"},
+		{"time window 1<<45 buckets", func(c *Config) { c.Window = TimeWindow(1<<46, 1<<45) }, "Config.Window.Buckets"},
+		{"MaxProbes MaxInt", func(c *Config) { c.HalfOpen.MaxProbes = math.MaxInt }, "Config.HalfOpen.MaxProbes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.mod(&cfg)
+			err := cfg.Validate()
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.field) {
+				t.Fatalf("Validate() = %v; want a *ConfigError naming %s", err, tt.field)
+			}
+			forEachImpl(t, func(t *testing.T, im impl) {
+				if r := regRecover(func() { _, err = im.new("huge", cfg, WithClock(clock.NewMock())) }); r != nil {
+					t.Fatalf("New panicked: %v", r)
+				}
+				if !errors.As(err, &ce) {
+					t.Fatalf("New returned %v; want the *ConfigError", err)
+				}
+			})
+		})
+	}
+
+	// The largest allowed values are usable.
+	cfg := DefaultConfig()
+	cfg.Window, cfg.HalfOpen.MaxProbes = CountWindow(maxWindowSize), maxProbes
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, _ := newMocked(t, im, cfg)
+		p, err := c.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Success()
+	})
+
+	// A JSON file naming a terabyte window decodes, and is refused.
+	dec := DefaultConfig()
+	if err := json.Unmarshal([]byte(`{"window": {"kind": "count", "size": 1099511627776}}`), &dec); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Validate(); err == nil || !strings.Contains(err.Error(), "Config.Window.Size must be ≤ 1048576") {
+		t.Fatalf("Validate() of a 1<<40 window = %v; want Config.Window.Size refused", err)
+	}
+}
+
+// TestRegressionFailedConstructorLeavesNoGoroutine: New took the shared
+// coarse clock (and started its goroutine) before the steps that could
+// still panic, so a constructor that panicked left the goroutine running
+// for good. Shared resources are now taken last.
+func TestRegressionFailedConstructorLeavesNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	before, _ := coarseRefs()
+	cfg := DefaultConfig()
+	cfg.Window = TimeWindow(time.Minute, 60) // real clock + time window: wants the coarse clock
+	hooks := &testHooks{construct: func() { panic(regPanicValue) }}
+	if r := regRecover(func() { New("doomed", cfg, withTestHooks(hooks)) }); r != regPanicValue {
+		t.Fatalf("New recovered %v; want the injected panic", r)
+	}
+	if got, _ := coarseRefs(); got != before {
+		t.Fatalf("coarse clock references %d after a failed New; want %d", got, before)
 	}
 }
