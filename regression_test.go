@@ -1354,9 +1354,9 @@ func TestRegressionTripVisibleWithBusyCallers(t *testing.T) {
 // Hardening (issue 10): defects found by using the library as a new user
 // and by attacking it. One named test per defect.
 
-// regPanicValue is what the user callbacks below panic with; the tests
+// errRegPanic is what the user callbacks below panic with; the tests
 // check that exactly this value reaches the caller.
-var regPanicValue = errors.New("user callback panicked")
+var errRegPanic = errors.New("user callback panicked")
 
 // regRecover runs f and returns what it panicked with (nil if nothing).
 func regRecover(f func()) (r any) {
@@ -1375,7 +1375,7 @@ func regRecover(f func()) (r any) {
 func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
 	cfg := regConfig(func(c *Config) {
 		c.HalfOpen.MaxWait = 0 // nothing else would ever reclaim a lost slot
-		c.IsFailure = func(err error) bool { panic(regPanicValue) }
+		c.IsFailure = func(err error) bool { panic(errRegPanic) }
 	})
 	boom := errors.New("dependency failed")
 	calls := map[string]func(c Circuit, p Permit){
@@ -1396,7 +1396,7 @@ func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r := regRecover(func() { call(c, p) }); r != regPanicValue {
+				if r := regRecover(func() { call(c, p) }); r != errRegPanic {
 					t.Fatalf("Closed: recovered %v; want the callback's own panic value", r)
 				}
 				settle(c)
@@ -1423,7 +1423,7 @@ func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
 					p.Ignore()
 					settle(c)
 				}
-				if r := regRecover(func() { call(c, p) }); r != regPanicValue {
+				if r := regRecover(func() { call(c, p) }); r != errRegPanic {
 					t.Fatalf("HalfOpen: recovered %v; want the callback's own panic value", r)
 				}
 				settle(c)
@@ -1507,8 +1507,8 @@ func TestRegressionFailedConstructorLeavesNoGoroutine(t *testing.T) {
 	before, _ := coarseRefs()
 	cfg := DefaultConfig()
 	cfg.Window = TimeWindow(time.Minute, 60) // real clock + time window: wants the coarse clock
-	hooks := &testHooks{construct: func() { panic(regPanicValue) }}
-	if r := regRecover(func() { New("doomed", cfg, withTestHooks(hooks)) }); r != regPanicValue {
+	hooks := &testHooks{construct: func() { panic(errRegPanic) }}
+	if r := regRecover(func() { New("doomed", cfg, withTestHooks(hooks)) }); r != errRegPanic {
 		t.Fatalf("New recovered %v; want the injected panic", r)
 	}
 	if got, _ := coarseRefs(); got != before {
