@@ -175,25 +175,37 @@ func ask[T any](b *Breaker, m request[T]) (reply T, ok bool) {
 
 // acquireProbe is the slow path of Acquire: the actor decides.
 func (b *Breaker) acquireProbe(ctx context.Context) (Permit, error) {
+	r := b.askAdmission(ctx)
+	if b.obs != nil {
+		if r.err != nil {
+			b.observeRejected(ctx, r.state, r.err)
+		} else {
+			b.observeAdmitted(ctx, r.state, r.p.probe != nil)
+		}
+	}
+	return r.p, r.err
+}
+
+// askAdmission asks the actor for a permit and returns its answer with the
+// state it was decided in (the last published state if the breaker stopped
+// or ctx ended first).
+func (b *Breaker) askAdmission(ctx context.Context) acquireReply {
 	reply := make(chan acquireReply, 1)
 	select {
 	case b.inbox <- acquireMsg{reply: reply}:
 	case <-b.done:
-		return Permit{}, ErrStopped
+		return acquireReply{err: ErrStopped, state: b.view.Load().state}
 	case <-ctx.Done():
-		return Permit{}, ctx.Err()
+		return acquireReply{err: ctx.Err(), state: b.view.Load().state}
 	}
 	select {
 	case r := <-reply:
-		if r.err != nil {
-			return Permit{}, r.err
-		}
-		if b.measure {
+		if r.err == nil && b.measure {
 			r.p.start = b.nanos()
 		}
-		return r.p, nil
+		return r
 	case <-b.done:
-		return Permit{}, ErrStopped
+		return acquireReply{err: ErrStopped, state: b.view.Load().state}
 	}
 }
 
@@ -328,7 +340,7 @@ func (a *actor) run(redo message) (stopped bool, failed message) {
 func (a *actor) abandon(msg message) {
 	switch msg := msg.(type) {
 	case acquireMsg:
-		msg.reply <- acquireReply{err: ErrTooManyProbes}
+		msg.reply <- acquireReply{err: ErrTooManyProbes, state: a.b.view.Load().state}
 	case commandMsg:
 		msg.reply <- struct{}{}
 	case metricsMsg:
@@ -379,15 +391,15 @@ func (a *actor) handle(msg message) {
 			if t.Probe != 0 {
 				p = newProbePermit(b, t)
 			}
-			msg.reply <- acquireReply{p: p}
+			msg.reply <- acquireReply{p: p, state: a.m.State()}
 		case engine.RejectTooMany:
 			b.life.rejected.inc()
 			b.em.emitCall(events.CallRejected, 0)
-			msg.reply <- acquireReply{err: ErrTooManyProbes}
+			msg.reply <- acquireReply{err: ErrTooManyProbes, state: a.m.State()}
 		default:
 			b.life.rejected.inc()
 			b.em.emitCall(events.CallRejected, 0)
-			msg.reply <- acquireReply{err: b.view.Load().err}
+			msg.reply <- acquireReply{err: b.view.Load().err, state: a.m.State()}
 		}
 	case reportMsg:
 		tr, _ := a.m.Report(now, msg.t, msg.o, time.Duration(msg.d))

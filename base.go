@@ -25,7 +25,8 @@ type base struct {
 	// acquireShared has taken it.
 	wantCoarse bool
 	em         emitter
-	_          [64]byte // the read-mostly fields above stay off the counters' lines
+	obs        CallObserver // WithCallObserver; nil: none (one branch in Acquire)
+	_          [64]byte     // the read-mostly fields above stay off the counters' lines
 	life       lifetime
 }
 
@@ -38,7 +39,7 @@ func newBase(name string, cfg Config, o *options) (*base, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b := &base{name: name, cfg: cfg, s: cfg.settings(), clk: o.clock}
+	b := &base{name: name, cfg: cfg, s: cfg.settings(), clk: o.clock, obs: o.observer}
 	b.measure = b.s.TracksDuration()
 	if b.clk == nil {
 		b.clk = clock.New()

@@ -18,8 +18,9 @@ type message interface{ isMessage() }
 type acquireMsg struct{ reply chan acquireReply }
 
 type acquireReply struct {
-	p   Permit
-	err error
+	p     Permit
+	err   error
+	state State // the state the actor decided in (for a CallObserver)
 }
 
 // reportMsg carries the outcome of a half-open probe. It has no reply:

@@ -93,12 +93,17 @@ func (b *MutexBreaker) apply(tr engine.Transition) {
 	b.em.emitTransition(tr)
 }
 
-// Acquire asks to start a call; see Circuit. ctx is not consulted: the
-// decision never waits.
-func (b *MutexBreaker) Acquire(_ context.Context) (Permit, error) {
+// Acquire asks to start a call; see Circuit. The decision never waits, so
+// ctx only reaches the CallObserver, if there is one (called after the
+// lock is released).
+func (b *MutexBreaker) Acquire(ctx context.Context) (Permit, error) {
 	b.mu.Lock()
 	if b.stopped {
+		st := b.m.State()
 		b.mu.Unlock()
+		if b.obs != nil {
+			b.observeRejected(ctx, st, ErrStopped)
+		}
 		return Permit{}, ErrStopped
 	}
 	now := b.now()
@@ -116,13 +121,20 @@ func (b *MutexBreaker) Acquire(_ context.Context) (Permit, error) {
 		b.life.rejected.inc()
 		b.em.emitCall(events.CallRejected, 0)
 	}
+	st := b.m.State()
 	b.mu.Unlock()
 	if err != nil {
+		if b.obs != nil {
+			b.observeRejected(ctx, st, err)
+		}
 		return Permit{}, err
 	}
 	p := Permit{r: b, epoch: t.Epoch}
 	if t.Probe != 0 {
 		p = newProbePermit(b, t)
+	}
+	if b.obs != nil {
+		b.observeAdmitted(ctx, st, t.Probe != 0)
 	}
 	if b.measure {
 		p.start = b.nanos()

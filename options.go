@@ -10,9 +10,10 @@ import (
 type Option interface{ apply(*options) }
 
 type options struct {
-	clock clock.Clock   // nil: the real clock, with a coarse clock for durations
-	sinks []*events.Hub // extra hubs every event is published to (a supervisor's)
-	hooks *testHooks    // fault injection for tests; nil in production
+	clock    clock.Clock   // nil: the real clock, with a coarse clock for durations
+	sinks    []*events.Hub // extra hubs every event is published to (a supervisor's)
+	hooks    *testHooks    // fault injection for tests; nil in production
+	observer CallObserver  // WithCallObserver; nil: none
 }
 
 type optionFunc func(*options)

@@ -154,6 +154,9 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 		if v.win.tripping.Load() {
 			return b.acquireProbe(ctx)
 		}
+		if b.obs != nil {
+			b.observeAdmitted(ctx, v.state, false)
+		}
 		if b.measure {
 			return Permit{r: v.win, epoch: v.epoch, start: b.nanos()}, nil
 		}
@@ -161,8 +164,14 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 	case modeReject:
 		b.life.rejected.inc()
 		b.em.emitCall(events.CallRejected, 0)
+		if b.obs != nil {
+			b.observeRejected(ctx, v.state, v.err)
+		}
 		return Permit{}, v.err
 	case modeStopped:
+		if b.obs != nil {
+			b.observeRejected(ctx, v.state, ErrStopped)
+		}
 		return Permit{}, ErrStopped
 	}
 	return b.acquireProbe(ctx)
