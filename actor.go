@@ -266,6 +266,7 @@ type actor struct {
 	b     *Breaker
 	m     *engine.Machine
 	timer *clock.Timer
+	armed time.Time // the deadline timer is armed for; zero if none
 }
 
 func newActor(b *Breaker) *actor {
@@ -426,10 +427,16 @@ func (a *actor) drainNudge() {
 }
 
 // advance applies every timeout due by now, each at its own deadline, so
-// a long gap replays the same transitions a lazy driver would.
+// a long gap replays the same transitions a lazy driver would. A half-open
+// period that ended with no probe in flight restarts with a later MaxWait
+// deadline and no transition: the timer is re-armed for it.
 func (a *actor) advance(now time.Time) {
 	for tr := a.m.TickDue(now); tr.Happened(); tr = a.m.TickDue(now) {
 		a.publish(tr)
+	}
+	if d := a.m.Deadline(); !d.Equal(a.armed) {
+		a.stopTimer()
+		a.armTimer(d)
 	}
 }
 
@@ -482,6 +489,7 @@ func (a *actor) publish(tr engine.Transition) {
 // callback only pokes the wake channel; advance decides, so a timer that
 // fires late, twice, or after a newer transition changes nothing.
 func (a *actor) armTimer(deadline time.Time) {
+	a.armed = deadline
 	if deadline.IsZero() {
 		return
 	}
@@ -500,4 +508,5 @@ func (a *actor) stopTimer() {
 		a.timer.Stop()
 		a.timer = nil
 	}
+	a.armed = time.Time{}
 }

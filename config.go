@@ -25,9 +25,21 @@ type WindowKind = engine.WindowKind
 
 // HalfOpenPolicy says how many probes a half-open breaker admits at a time
 // (MaxProbes), how their outcomes decide between Closed and Open (Mode and
-// its fields), and how long the breaker may stay half-open without a
-// decision (MaxWait; 0 means no limit). It is an alias of
-// engine.HalfOpenPolicy.
+// its fields), and how long a probe may stay unreported (MaxWait; 0 means
+// no limit). It is an alias of engine.HalfOpenPolicy.
+//
+// A probe is bad if it failed, or if it succeeded slowly (took
+// SlowCallDuration or longer) while SlowCallRate > 0: a dependency that
+// answers slowly has not recovered. A Strict reopen decided by a slow
+// success has its own reason, ReasonProbeSlow.
+//
+// MaxWait reclaims lost probes: when it ends with probes still unreported,
+// the breaker reopens (ReasonHalfOpenTimeout, one backoff step further).
+// When it ends with no probe in flight, no traffic is no evidence: the
+// half-open period restarts, with no transition, no event and no backoff
+// growth, and the probes already judged keep counting. A dependency that
+// recovered during a quiet spell meets a breaker ready to probe, not one
+// that kept reopening while nobody called.
 //
 // Inside a Config, MaxWait is encoded in JSON as a Go duration string; see
 // Config.MarshalJSON.
@@ -49,11 +61,13 @@ const (
 
 // Half-open modes.
 const (
-	// Strict re-opens on any probe failure and closes after
-	// HalfOpen.SuccessThreshold successes in a row.
+	// Strict re-opens on any bad probe (a failure, or a slow success while
+	// SlowCallRate > 0) and closes after HalfOpen.SuccessThreshold good
+	// probes in a row.
 	Strict = engine.Strict
 	// ByRate decides once HalfOpen.MinimumProbes probes have completed:
-	// Closed if successes/probes ≥ HalfOpen.SuccessRate, else Open.
+	// Closed if good probes/probes ≥ HalfOpen.SuccessRate, else Open (a
+	// slow success is not a good probe while SlowCallRate > 0).
 	ByRate = engine.ByRate
 )
 
@@ -140,7 +154,8 @@ type Config struct {
 //     minutes.
 //   - HalfOpen: Strict, 3 probes at a time, closing after 3 successes in a
 //     row; MaxWait 30s re-opens a breaker whose probes never report (e.g.
-//     hung calls), so lost probe slots are reclaimed.
+//     hung calls), so lost probe slots are reclaimed; with no probe in
+//     flight it only restarts the half-open period.
 //   - CallTimeout: 0 (none): the caller's context governs; no library can
 //     guess a sensible deadline for an unknown dependency.
 func DefaultConfig() Config {

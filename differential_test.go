@@ -353,12 +353,13 @@ func (h *diffHarness) drawAdvance(t *rapid.T, kind string) time.Duration {
 }
 
 // diffMaxTimeouts bounds the timeouts one clock advance may make due. With
-// MaxWait set, Open and HalfOpen time out in turn forever, and a jump of
-// 10⁶ windows would replay millions of transitions. The contract replays
-// them all, and so do the implementations; but clock.Mock runs the actor's
-// timers one at a time, a millisecond of real time each (the actor re-arms
-// after each), so the test keeps the number small: enough to replay a
-// whole Open → HalfOpen → Open → HalfOpen cycle in one jump.
+// MaxWait set, a half-open period with no probe in flight restarts at
+// every MaxWait forever (no transition, but a timer firing), and a jump of
+// 10⁶ windows would make millions of them due. The contract applies them
+// all, and so do the implementations; but clock.Mock runs the actor's
+// timers one at a time (the actor re-arms after each), so the test keeps
+// the number small: enough for an Open → HalfOpen → Open → HalfOpen cycle,
+// or a restart or two, in one jump.
 const diffMaxTimeouts = 3
 
 // advance moves every clock by d, the model first, and returns how many

@@ -23,12 +23,20 @@ import (
 //   - entering Closed or Disabled clears the window and the failures in a
 //     row; the window is only visible (and only counts) in those states;
 //   - a half-open probe is bad if it failed, or if it was slow while
-//     SlowCallRate > 0;
+//     SlowCallRate > 0; a Strict reopen decided by a slow success has
+//     reason ReasonProbeSlow, any other reopen by a probe
+//     ReasonProbeFailed;
 //   - the trip conditions are checked in the order consecutive failures,
 //     failure rate, slow-call rate, after each counted outcome only;
 //   - timeouts take effect at their own deadline, however late the
 //     breaker looks: a long clock jump replays Open → HalfOpen at the open
-//     deadline, then HalfOpen → Open at that plus MaxWait, and so on;
+//     deadline, then HalfOpen → Open at that plus MaxWait if a probe is
+//     still in flight, and so on;
+//   - a MaxWait that ends with no probe in flight restarts the half-open
+//     period in place (DESIGN §2: no traffic is no evidence): no
+//     transition, no new epoch, no backoff step; probes judged before it
+//     keep counting, and the next MaxWait deadline is the first whole
+//     MaxWait after it that lies in the future;
 //   - a call's duration runs from Acquire to its report, on the breaker's
 //     clock;
 //   - a half-open probe's permit is single-use: its first report counts
@@ -55,12 +63,10 @@ type refModel struct {
 	calls  []modelCall // counted outcomes since the window was last cleared, oldest first
 	consec int         // failures in a row since the window was last cleared
 
-	nextProbe  uint64          // never reset: probe numbers are unique for the breaker's life
-	probes     map[uint64]bool // outstanding probes of this half-open period
-	reported   map[uint64]bool // probes reported at least once, in any period
-	probesOK   int
-	probesBad  int
-	successRun int
+	nextProbe uint64          // never reset: probe numbers are unique for the breaker's life
+	probes    map[uint64]bool // outstanding probes of this half-open period
+	reported  map[uint64]bool // probes reported at least once, in any period
+	verdicts  []modelVerdict  // the probes judged in this half-open period, in order
 
 	successes, failures, ignored, slowCalls, rejected uint64
 	trips, transitions                                uint64
@@ -75,6 +81,16 @@ type modelCall struct {
 	at            time.Time
 	failure, slow bool
 }
+
+// modelVerdict is one judged half-open probe.
+type modelVerdict struct {
+	failed bool // reported as a failure
+	slow   bool // took SlowCallDuration or longer
+}
+
+// bad reports whether the verdict counts against recovery: a failure, or
+// a slow call when slow calls can trip the breaker.
+func (v modelVerdict) bad(c Config) bool { return v.failed || (v.slow && c.SlowCallRate > 0) }
 
 // modelPermit is the model's view of a granted permit.
 type modelPermit struct {
@@ -158,6 +174,10 @@ func (m *refModel) advanceTo(t time.Time) int {
 		case Open:
 			m.enter(at, HalfOpen, ReasonOpenTimeout, 0, 0)
 		case HalfOpen:
+			if len(m.probes) == 0 {
+				m.restartHalfOpen()
+				continue // not a transition
+			}
 			m.attempt++
 			m.enter(at, Open, ReasonHalfOpenTimeout, 0, 0)
 		default:
@@ -168,8 +188,18 @@ func (m *refModel) advanceTo(t time.Time) int {
 	return n
 }
 
+// restartHalfOpen moves the MaxWait deadline, which has passed with no
+// probe in flight, to the first deadline + k × MaxWait after now.
+func (m *refModel) restartHalfOpen() {
+	w := m.cfg.HalfOpen.MaxWait
+	periods := m.now.Sub(m.deadline) / w // whole periods missed after the first
+	m.deadline = m.deadline.Add(w * (periods + 1))
+}
+
 // capTimeouts returns d, or less if moving the clock by d would make more
 // than limit timeouts due: then the longest advance that makes limit due.
+// A half-open restart counts as a timeout here: it makes no transition,
+// but an actor's timer fires for it.
 // It changes nothing.
 func (m *refModel) capTimeouts(d time.Duration, limit int) time.Duration {
 	if m.stopped {
@@ -177,19 +207,23 @@ func (m *refModel) capTimeouts(d time.Duration, limit int) time.Duration {
 	}
 	target := m.now.Add(d)
 	state, attempt, deadline := m.state, m.attempt, m.deadline
+	inFlight := len(m.probes) // no probe is admitted during the advance
 	for n := 0; !deadline.IsZero() && !target.Before(deadline); n++ {
 		if n == limit {
 			return deadline.Sub(m.now) - 1
 		}
-		switch state {
-		case Open:
-			state = HalfOpen
+		switch {
+		case state == HalfOpen && inFlight == 0:
+			// A restart: no transition, but a timer that fires all the same.
+			deadline = deadline.Add(m.cfg.HalfOpen.MaxWait)
+		case state == Open:
+			state, inFlight = HalfOpen, 0
 			if m.cfg.HalfOpen.MaxWait > 0 {
 				deadline = deadline.Add(m.cfg.HalfOpen.MaxWait)
 			} else {
 				deadline = time.Time{}
 			}
-		case HalfOpen:
+		default:
 			state, attempt = Open, attempt+1
 			deadline = deadline.Add(modelOpenDuration(m.cfg, attempt))
 		}
@@ -290,7 +324,8 @@ func (m *refModel) report(p modelPermit, o modelOutcome) {
 		if o == modelIgnore {
 			return
 		}
-		m.judgeProbe(o == modelFailure || (m.cfg.SlowCallRate > 0 && slow))
+		m.verdicts = append(m.verdicts, modelVerdict{failed: o == modelFailure, slow: slow})
+		m.decideHalfOpen()
 	}
 }
 
@@ -324,37 +359,50 @@ func (m *refModel) trip(r Reason, rate float64, count int) {
 	m.enter(m.now, Open, r, rate, count)
 }
 
-// judgeProbe counts a completed probe and decides if the policy can.
-func (m *refModel) judgeProbe(bad bool) {
-	h := m.cfg.HalfOpen
-	if bad {
-		m.probesBad++
-		m.successRun = 0
-	} else {
-		m.probesOK++
-		m.successRun++
-	}
+// decideHalfOpen applies the contract's half-open rules (DESIGN §2) to
+// the probes judged so far in this period, from scratch: the model keeps
+// the verdicts themselves, not running tallies.
+//
+// Strict: the period ends at the first bad probe (Open: ReasonProbeSlow
+// if it succeeded slowly, else ReasonProbeFailed), so while it lasts every
+// verdict is good, and it closes once there are SuccessThreshold of them.
+// ByRate: once MinimumProbes are judged, Closed if good/judged ≥
+// SuccessRate, else Open (ReasonProbeFailed); either with that rate.
+func (m *refModel) decideHalfOpen() {
+	h, n := m.cfg.HalfOpen, len(m.verdicts)
 	if h.Mode == Strict {
+		last := m.verdicts[n-1]
 		switch {
-		case bad:
-			m.attempt++
-			m.enter(m.now, Open, ReasonProbeFailed, 0, 0)
-		case m.successRun >= h.SuccessThreshold:
-			m.enter(m.now, Closed, ReasonProbesSucceeded, 0, m.successRun)
+		case last.failed:
+			m.reopenFromProbes(ReasonProbeFailed, 0)
+		case last.bad(m.cfg):
+			m.reopenFromProbes(ReasonProbeSlow, 0)
+		case n >= h.SuccessThreshold:
+			m.enter(m.now, Closed, ReasonProbesSucceeded, 0, n)
 		}
 		return
 	}
-	done := m.probesOK + m.probesBad
-	if done < h.MinimumProbes {
+	if n < h.MinimumProbes {
 		return
 	}
-	rate := float64(m.probesOK) / float64(done)
+	good := 0
+	for _, v := range m.verdicts {
+		if !v.bad(m.cfg) {
+			good++
+		}
+	}
+	rate := float64(good) / float64(n)
 	if rate >= h.SuccessRate {
-		m.enter(m.now, Closed, ReasonProbesSucceeded, rate, done)
+		m.enter(m.now, Closed, ReasonProbesSucceeded, rate, n)
 		return
 	}
+	m.reopenFromProbes(ReasonProbeFailed, rate)
+}
+
+// reopenFromProbes ends a half-open period in Open, one backoff step on.
+func (m *refModel) reopenFromProbes(r Reason, rate float64) {
 	m.attempt++
-	m.enter(m.now, Open, ReasonProbeFailed, rate, 0)
+	m.enter(m.now, Open, r, rate, 0)
 }
 
 func (m *refModel) reset() {
@@ -389,7 +437,7 @@ func (m *refModel) enter(at time.Time, to State, r Reason, rate float64, count i
 	m.since = at
 	m.deadline = time.Time{}
 	clear(m.probes)
-	m.probesOK, m.probesBad, m.successRun = 0, 0, 0
+	m.verdicts = m.verdicts[:0]
 	switch to {
 	case Closed, Disabled:
 		m.calls = m.calls[:0]

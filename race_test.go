@@ -138,7 +138,7 @@ func legalTransition(from, to State, r Reason) bool {
 	case from == HalfOpen && to == Closed:
 		return r == ReasonProbesSucceeded
 	case from == HalfOpen && to == Open:
-		return r == ReasonProbeFailed || r == ReasonHalfOpenTimeout
+		return r == ReasonProbeFailed || r == ReasonProbeSlow || r == ReasonHalfOpenTimeout
 	}
 	return false
 }

@@ -26,7 +26,7 @@ const (
 	ReasonOpenTimeout         = engine.ReasonOpenTimeout         // the open duration elapsed
 	ReasonProbesSucceeded     = engine.ReasonProbesSucceeded     // half-open probes succeeded
 	ReasonProbeFailed         = engine.ReasonProbeFailed         // a half-open probe failed (or the rate was too low)
-	ReasonHalfOpenTimeout     = engine.ReasonHalfOpenTimeout     // no half-open decision within MaxWait
+	ReasonHalfOpenTimeout     = engine.ReasonHalfOpenTimeout     // a half-open probe still unreported at MaxWait
 	ReasonManual              = engine.ReasonManual              // Reset, ForceOpen or Disable
 	ReasonProbeSlow           = engine.ReasonProbeSlow           // a half-open probe succeeded slowly (Strict)
 	ReasonRemote              = engine.ReasonRemote              // adopted from another instance

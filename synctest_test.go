@@ -217,6 +217,7 @@ func TestSynctestHalfOpenMaxWait(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 		stWant(t, b, HalfOpen)
+		lost2 := stAcquire(t, b) // lost too
 		time.Sleep(cfg.HalfOpen.MaxWait)
 		stWant(t, b, Open) // attempt 2: 1s × 2² = 4s, capped at 3s
 		if until := b.Metrics().OpenUntil; !until.Equal(stStart.Add(26 * time.Second)) {
@@ -226,6 +227,7 @@ func TestSynctestHalfOpenMaxWait(t *testing.T) {
 		stWant(t, b, HalfOpen)
 
 		lost.Failure() // stale: its epoch is long gone
+		lost2.Failure()
 		stWant(t, b, HalfOpen)
 		stAcquire(t, b).Success() // the slot is free again
 		stWant(t, b, Closed)
@@ -237,6 +239,52 @@ func TestSynctestHalfOpenMaxWait(t *testing.T) {
 			stTransition{HalfOpen, Open, ReasonHalfOpenTimeout, 23 * time.Second},
 			stTransition{Open, HalfOpen, ReasonOpenTimeout, 26 * time.Second},
 			stTransition{HalfOpen, Closed, ReasonProbesSucceeded, 26 * time.Second},
+		)
+	})
+}
+
+// No traffic is no evidence: a MaxWait that ends with no probe in flight
+// restarts the half-open period, by the actor's own timer, with no event
+// and no backoff step, however many times. The restarted deadline is
+// armed: a probe admitted after a few restarts and never reported is
+// reclaimed at the first MaxWait boundary after it, by timer.
+func TestSynctestHalfOpenRestartsWithoutTraffic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := stConfig()
+		cfg.OpenTimeout = time.Second
+		cfg.BackoffMultiplier = 2
+		cfg.MaxOpenTimeout = 8 * time.Second
+		cfg.HalfOpen = HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1, MaxWait: 10 * time.Second}
+		b := stNew(t, cfg)
+		defer b.Close()
+		sub := b.Subscribe()
+
+		stFail(t, b, cfg.ConsecutiveFailures)
+		time.Sleep(time.Second)
+		stWant(t, b, HalfOpen) // +1s; MaxWait boundaries at +11s, +21s, +31s, …
+		time.Sleep(35 * time.Second)
+		stWant(t, b, HalfOpen) // +36s: three restarts, nothing else
+		stWantEvents(t, sub,
+			stTransition{Closed, Open, ReasonConsecutiveFailures, 0},
+			stTransition{Open, HalfOpen, ReasonOpenTimeout, time.Second},
+		)
+		lost := stAcquire(t, b) // +36s, never reported
+		time.Sleep(5*time.Second - time.Nanosecond)
+		stWant(t, b, HalfOpen)
+		time.Sleep(time.Nanosecond)
+		stWant(t, b, Open) // +41s, the boundary after the probe; attempt 1: 2s, not 2⁴s
+		if until := b.Metrics().OpenUntil; !until.Equal(stStart.Add(43 * time.Second)) {
+			t.Fatalf("OpenUntil +%v, want +43s (1s × 2¹ after +41s)", until.Sub(stStart))
+		}
+		time.Sleep(2 * time.Second)
+		stWant(t, b, HalfOpen)
+		lost.Success() // stale
+		stAcquire(t, b).Success()
+		stWant(t, b, Closed)
+		stWantEvents(t, sub,
+			stTransition{HalfOpen, Open, ReasonHalfOpenTimeout, 41 * time.Second},
+			stTransition{Open, HalfOpen, ReasonOpenTimeout, 43 * time.Second},
+			stTransition{HalfOpen, Closed, ReasonProbesSucceeded, 43 * time.Second},
 		)
 	})
 }

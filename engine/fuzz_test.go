@@ -15,7 +15,8 @@ import (
 // of DESIGN.md §2 written without looking at how machine.go keeps its
 // books: the window is a plain slice of timestamped outcomes, recomputed
 // from scratch on every read; thresholds are compared as exact fractions;
-// backoff is computed with exact rationals.
+// backoff is computed with exact rationals; a half-open restart is
+// computed as a count of whole MaxWaits.
 //
 // Semantics DESIGN.md leaves open, and which the model shares with the
 // machine: the epoch starts at 1 and grows on every transition; Reset
@@ -239,13 +240,16 @@ func (r *refModel) report(now time.Time, tk engine.Ticket, o engine.Outcome, d t
 		if o == engine.Ignore {
 			return engine.Transition{}, false
 		}
-		return r.probe(o == engine.Failure || (r.slowK > 0 && r.slow(d))), true
+		return r.probe(o == engine.Failure, r.slowK > 0 && r.slow(d)), true
 	}
 	return engine.Transition{}, false
 }
 
-func (r *refModel) probe(bad bool) engine.Transition {
+// probe judges a completed probe: bad if it failed or (with slow-call
+// tripping on) was slow. A Strict reopen by a slow success says so.
+func (r *refModel) probe(failed, slow bool) engine.Transition {
 	p := r.s.HalfOpen
+	bad := failed || slow
 	if bad {
 		r.bad++
 		r.goodRun = 0
@@ -255,9 +259,12 @@ func (r *refModel) probe(bad bool) engine.Transition {
 	}
 	if p.Mode == engine.Strict {
 		switch {
-		case bad:
+		case failed:
 			r.attempt++
 			return r.enter(engine.Open, engine.ReasonProbeFailed, 0, r.good)
+		case slow:
+			r.attempt++
+			return r.enter(engine.Open, engine.ReasonProbeSlow, 0, r.good)
 		case r.goodRun >= p.SuccessThreshold:
 			return r.enter(engine.Closed, engine.ReasonProbesSucceeded, 0, r.goodRun)
 		}
@@ -284,10 +291,31 @@ func (r *refModel) tick(now time.Time) engine.Transition {
 	case engine.Open:
 		return r.enter(engine.HalfOpen, engine.ReasonOpenTimeout, 0, 0)
 	case engine.HalfOpen:
+		if len(r.inFlight) == 0 {
+			// No traffic is no evidence: the period restarts in place,
+			// its MaxWait deadline the first of deadline + k·MaxWait
+			// (k ≥ 1) after the latest time.
+			w := int64(r.s.HalfOpen.MaxWait)
+			k := floorDiv(r.latest.Sub(r.deadline).Nanoseconds(), w) + 1
+			r.deadline = r.deadline.Add(time.Duration(k * w))
+			return engine.Transition{}
+		}
 		r.attempt++
 		return r.enter(engine.Open, engine.ReasonHalfOpenTimeout, 0, len(r.inFlight))
 	}
 	return engine.Transition{}
+}
+
+// tickDue is tick at the deadline rather than at now, except that a
+// half-open restart lands after now itself (not after its deadline).
+func (r *refModel) tickDue(now time.Time) engine.Transition {
+	if r.deadline.IsZero() || now.Before(r.deadline) {
+		return engine.Transition{}
+	}
+	if r.state == engine.HalfOpen && len(r.inFlight) == 0 {
+		return r.tick(now)
+	}
+	return r.tick(r.deadline)
 }
 
 func (r *refModel) reset(now time.Time) engine.Transition {
@@ -565,8 +593,13 @@ func checkScript(t *testing.T, data []byte, observe func(engine.Transition)) {
 			}
 
 		case code < 25:
-			cur.op = "Tick"
-			same(m.Tick(clk), r.tick(clk))
+			if s.n(2) == 0 {
+				cur.op = "Tick"
+				same(m.Tick(clk), r.tick(clk))
+				break
+			}
+			cur.op = "TickDue"
+			same(m.TickDue(clk), r.tickDue(clk))
 		case code == 25:
 			cur.op = "Reset"
 			same(m.Reset(clk), r.reset(clk))
@@ -670,7 +703,7 @@ func TestFuzzSeedsReachEveryState(t *testing.T) {
 			t.Errorf("no seed enters %v", st)
 		}
 	}
-	for rs := engine.ReasonConsecutiveFailures; rs <= engine.ReasonManual; rs++ {
+	for rs := engine.ReasonConsecutiveFailures; rs <= engine.ReasonProbeSlow; rs++ {
 		if !reasons[rs] {
 			t.Errorf("no seed has a transition for %v", rs)
 		}

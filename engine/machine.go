@@ -186,7 +186,7 @@ func (m *Machine) Report(now time.Time, t Ticket, o Outcome, d time.Duration) (t
 		if !m.release(t.Probe) || o == Ignore {
 			return Transition{}, false
 		}
-		return m.judgeProbe(now, o == Failure || (m.s.SlowCallRate > 0 && m.s.Slow(d))), true
+		return m.judgeProbe(now, o, m.s.SlowCallRate > 0 && m.s.Slow(d)), true
 	}
 	return Transition{}, false
 }
@@ -231,11 +231,16 @@ func (m *Machine) release(p uint64) bool {
 	return mutant.DoubleProbe
 }
 
-// judgeProbe counts a completed probe and decides, if the policy can.
-// A probe is bad if it failed, or if it was slow while slow-call tripping
-// is enabled.
-func (m *Machine) judgeProbe(now time.Time, bad bool) Transition {
+// judgeProbe counts a completed probe (o is Success or Failure) and
+// decides, if the policy can. A probe is bad if it failed, or if it was
+// slow (slow is only true while slow-call tripping is enabled). In Strict
+// mode a bad probe reopens at once: with ReasonProbeFailed if it failed,
+// ReasonProbeSlow if it succeeded slowly. In ByRate mode a slow success
+// counts against SuccessRate like a failure, and a reopen is
+// ReasonProbeFailed.
+func (m *Machine) judgeProbe(now time.Time, o Outcome, slow bool) Transition {
 	p := &m.s.HalfOpen
+	bad := o == Failure || slow
 	if bad {
 		m.probesBad++
 		m.successRun = 0
@@ -245,7 +250,11 @@ func (m *Machine) judgeProbe(now time.Time, bad bool) Transition {
 	}
 	if p.Mode == Strict {
 		if bad {
-			return m.reopen(now, ReasonProbeFailed, 0, m.probesOK)
+			r := ReasonProbeFailed
+			if o == Success {
+				r = ReasonProbeSlow
+			}
+			return m.reopen(now, r, 0, m.probesOK)
 		}
 		if m.successRun >= max(p.SuccessThreshold, 1) {
 			return m.enter(now, Closed, ReasonProbesSucceeded, 0, m.successRun)
@@ -286,9 +295,10 @@ func (m *Machine) reopen(now time.Time, r Reason, rate float64, count int) Trans
 }
 
 // Tick applies the timeout that is due at now, if any: Open → HalfOpen at
-// the open deadline, HalfOpen → Open at the MaxWait deadline. A driver
-// with timers calls it when a timer fires; a lazy driver calls it before
-// every operation.
+// the open deadline; at the MaxWait deadline, HalfOpen → Open if probes
+// are still unreported (their slots are reclaimed), else a restart of the
+// half-open period (see restartHalfOpen). A driver with timers calls it
+// when a timer fires; a lazy driver calls it before every operation.
 func (m *Machine) Tick(now time.Time) Transition {
 	now = m.clamp(now)
 	if m.deadline.IsZero() || now.Before(m.deadline) {
@@ -298,18 +308,45 @@ func (m *Machine) Tick(now time.Time) Transition {
 	case Open:
 		return m.enter(now, HalfOpen, ReasonOpenTimeout, 0, 0)
 	case HalfOpen:
+		if len(m.inFlight) == 0 {
+			m.restartHalfOpen(now)
+			return Transition{}
+		}
 		return m.reopen(now, ReasonHalfOpenTimeout, 0, len(m.inFlight))
 	}
 	return Transition{}
+}
+
+// restartHalfOpen handles a MaxWait deadline that ends with no probe in
+// flight. No traffic is no evidence: the breaker stays HalfOpen, with no
+// transition, no new epoch and no growth of the backoff, and the probes
+// already judged in this period keep counting. Only the MaxWait deadline
+// moves on, by whole MaxWaits, to the first one after now, so that a
+// timer driver and a lazy driver agree on it whenever they look.
+//
+// It is the one change of Deadline that is not a transition: a driver
+// with timers re-arms its timer for Deadline after Tick or TickDue.
+func (m *Machine) restartHalfOpen(now time.Time) {
+	w := m.s.HalfOpen.MaxWait
+	if w <= 0 {
+		m.deadline = time.Time{}
+		return
+	}
+	m.deadline = m.deadline.Add((now.Sub(m.deadline)/w + 1) * w)
 }
 
 // TickDue applies the timeout due by now, if any, at its own deadline
 // rather than at now, so that a driver catching up after a long gap (a
 // lazy driver, or an actor whose timer fired late) replays the transitions
 // that were due, each at its own time. Drivers call it until it returns a
-// zero Transition.
+// zero Transition, then re-arm their timer for Deadline, which a half-open
+// restart may have moved without a transition.
 func (m *Machine) TickDue(now time.Time) Transition {
 	if m.deadline.IsZero() || now.Before(m.deadline) {
+		return Transition{}
+	}
+	if m.state == HalfOpen && len(m.inFlight) == 0 {
+		m.restartHalfOpen(m.clamp(now))
 		return Transition{}
 	}
 	return m.Tick(m.deadline)

@@ -297,31 +297,36 @@ func TestHalfOpenDecides(t *testing.T) {
 		to     engine.State
 		rate   float64
 		count  int
+		reason engine.Reason
 	}{
-		{"strict: threshold successes close", nil, []probe{s, s}, engine.Closed, 0, 2},
-		{"strict: a failure opens", nil, []probe{s, f}, engine.Open, 0, 1},
-		{"strict: first probe fails", nil, []probe{f}, engine.Open, 0, 0},
-		{"strict: threshold 0 means 1", func(s *engine.Settings) { s.HalfOpen.SuccessThreshold = 0 }, []probe{s}, engine.Closed, 0, 1},
+		{"strict: threshold successes close", nil, []probe{s, s}, engine.Closed, 0, 2, engine.ReasonProbesSucceeded},
+		{"strict: a failure opens", nil, []probe{s, f}, engine.Open, 0, 1, engine.ReasonProbeFailed},
+		{"strict: first probe fails", nil, []probe{f}, engine.Open, 0, 0, engine.ReasonProbeFailed},
+		{"strict: threshold 0 means 1", func(s *engine.Settings) { s.HalfOpen.SuccessThreshold = 0 }, []probe{s}, engine.Closed, 0, 1, engine.ReasonProbesSucceeded},
 		{"strict: threshold above MaxProbes", func(s *engine.Settings) { s.HalfOpen.SuccessThreshold = 5 },
-			[]probe{s, s, s, s, s}, engine.Closed, 0, 5},
-		{"strict: ignored probes neither count nor break the run", nil, []probe{s, i, i, s}, engine.Closed, 0, 2},
+			[]probe{s, s, s, s, s}, engine.Closed, 0, 5, engine.ReasonProbesSucceeded},
+		{"strict: ignored probes neither count nor break the run", nil, []probe{s, i, i, s}, engine.Closed, 0, 2, engine.ReasonProbesSucceeded},
 		{"strict: slow success is bad with a slow-call rate", func(s *engine.Settings) { s.SlowCallDuration, s.SlowCallRate = slow, 0.5 },
-			[]probe{s, {S, slow}}, engine.Open, 0, 1},
+			[]probe{s, {S, slow}}, engine.Open, 0, 1, engine.ReasonProbeSlow},
+		{"strict: slow failure is a failure", func(s *engine.Settings) { s.SlowCallDuration, s.SlowCallRate = slow, 0.5 },
+			[]probe{s, {F, slow}}, engine.Open, 0, 1, engine.ReasonProbeFailed},
+		{"strict: first probe slow", func(s *engine.Settings) { s.SlowCallDuration, s.SlowCallRate = slow, 0.5 },
+			[]probe{{S, slow}}, engine.Open, 0, 0, engine.ReasonProbeSlow},
 		{"strict: slow success is fine without a slow-call rate", func(s *engine.Settings) { s.SlowCallDuration = slow },
-			[]probe{{S, slow}, {S, slow}}, engine.Closed, 0, 2},
+			[]probe{{S, slow}, {S, slow}}, engine.Closed, 0, 2, engine.ReasonProbesSucceeded},
 		{"strict: just under SlowCallDuration is fine", func(s *engine.Settings) { s.SlowCallDuration, s.SlowCallRate = slow, 0.5 },
-			[]probe{{S, slow - 1}, {S, slow - 1}}, engine.Closed, 0, 2},
-		{"by rate: exactly at SuccessRate closes", byRate(4, 0.75), []probe{s, f, s, s}, engine.Closed, 0.75, 4},
-		{"by rate: under SuccessRate opens", byRate(4, 0.75), []probe{s, f, s, f}, engine.Open, 0.5, 4},
-		{"by rate: an early failure does not open", byRate(4, 0.75), []probe{f, s, s, s}, engine.Closed, 0.75, 4},
-		{"by rate: all failed", byRate(2, 0.5), []probe{f, f}, engine.Open, 0, 2},
-		{"by rate: ignored probes are not counted", byRate(2, 1), []probe{s, i, i, s}, engine.Closed, 1, 2},
-		{"by rate: SuccessRate 1 and one failure", byRate(3, 1), []probe{s, s, f}, engine.Open, 2.0 / 3, 3},
-		{"by rate: MinimumProbes 0 means 1", byRate(0, 0.5), []probe{s}, engine.Closed, 1, 1},
+			[]probe{{S, slow - 1}, {S, slow - 1}}, engine.Closed, 0, 2, engine.ReasonProbesSucceeded},
+		{"by rate: exactly at SuccessRate closes", byRate(4, 0.75), []probe{s, f, s, s}, engine.Closed, 0.75, 4, engine.ReasonProbesSucceeded},
+		{"by rate: under SuccessRate opens", byRate(4, 0.75), []probe{s, f, s, f}, engine.Open, 0.5, 4, engine.ReasonProbeFailed},
+		{"by rate: an early failure does not open", byRate(4, 0.75), []probe{f, s, s, s}, engine.Closed, 0.75, 4, engine.ReasonProbesSucceeded},
+		{"by rate: all failed", byRate(2, 0.5), []probe{f, f}, engine.Open, 0, 2, engine.ReasonProbeFailed},
+		{"by rate: ignored probes are not counted", byRate(2, 1), []probe{s, i, i, s}, engine.Closed, 1, 2, engine.ReasonProbesSucceeded},
+		{"by rate: SuccessRate 1 and one failure", byRate(3, 1), []probe{s, s, f}, engine.Open, 2.0 / 3, 3, engine.ReasonProbeFailed},
+		{"by rate: MinimumProbes 0 means 1", byRate(0, 0.5), []probe{s}, engine.Closed, 1, 1, engine.ReasonProbesSucceeded},
 		{"by rate: slow success is bad with a slow-call rate", func(s *engine.Settings) {
 			byRate(2, 1)(s)
 			s.SlowCallDuration, s.SlowCallRate = slow, 0.5
-		}, []probe{s, {S, slow}}, engine.Open, 0.5, 2},
+		}, []probe{s, {S, slow}}, engine.Open, 0.5, 2, engine.ReasonProbeFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -344,12 +349,10 @@ func TestHalfOpenDecides(t *testing.T) {
 				From: engine.HalfOpen, To: tt.to, Rate: tt.rate, Count: tt.count, At: fx.now, Epoch: 4,
 			}
 			wantAttempt := 0
+			want.Reason = tt.reason
 			if tt.to == engine.Open {
-				want.Reason = engine.ReasonProbeFailed
 				want.Deadline = fx.now.Add(2 * st.OpenTimeout) // one backoff step
 				wantAttempt = 1
-			} else {
-				want.Reason = engine.ReasonProbesSucceeded
 			}
 			fx.want(tr, want)
 			if fx.m.Attempt() != wantAttempt {
@@ -470,8 +473,8 @@ func TestHalfOpenMaxWait(t *testing.T) {
 		admitted int // probes admitted and never reported
 		reported int // probes admitted and reported as successes (no decision)
 	}{
-		{"no probes at all", 0, 0},
 		{"unreported probes are reclaimed", 2, 0},
+		{"one unreported probe is enough", 1, 0},
 		{"undecided probes", 1, 1},
 	}
 	for _, tt := range tests {
@@ -511,6 +514,72 @@ func TestHalfOpenMaxWait(t *testing.T) {
 			fx.reject(engine.RejectTooMany)
 		})
 	}
+	t.Run("no traffic restarts the period", func(t *testing.T) {
+		st := base()
+		fx := newFixture(t, st)
+		fx.trip()
+		fx.halfOpen()
+		fx.call(F, 0) // attempt 1
+		tr := fx.halfOpen()
+		deadline, epoch, since := fx.m.Deadline(), fx.m.Epoch(), fx.m.Since()
+		restarted := func(at time.Time, want time.Time) {
+			t.Helper()
+			fx.quiet(fx.m.Tick(at))
+			if fx.m.State() != engine.HalfOpen || fx.m.Epoch() != epoch || !fx.m.Since().Equal(since) ||
+				fx.m.Attempt() != 1 || !fx.m.Deadline().Equal(want) {
+				t.Fatalf("after Tick(%v): %v epoch %d since %v attempt %d deadline %v; want half-open epoch %d since %v attempt 1 deadline %v",
+					at.Sub(t0), fx.m.State(), fx.m.Epoch(), fx.m.Since().Sub(t0), fx.m.Attempt(), fx.m.Deadline().Sub(t0),
+					epoch, since.Sub(t0), want.Sub(t0))
+			}
+		}
+		restarted(deadline, deadline.Add(st.HalfOpen.MaxWait))
+		// A late look lands on the first whole MaxWait after it.
+		restarted(deadline.Add(st.HalfOpen.MaxWait*5/2), deadline.Add(3*st.HalfOpen.MaxWait))
+		restarted(deadline.Add(3*st.HalfOpen.MaxWait), deadline.Add(4*st.HalfOpen.MaxWait))
+		// A probe admitted now and never reported is reclaimed at the
+		// restarted deadline, one backoff step further than before.
+		fx.now = deadline.Add(3*st.HalfOpen.MaxWait + time.Second)
+		fx.admit()
+		at := deadline.Add(4 * st.HalfOpen.MaxWait)
+		fx.now = at
+		fx.want(fx.m.Tick(at), engine.Transition{
+			From: engine.HalfOpen, To: engine.Open, Reason: engine.ReasonHalfOpenTimeout, Count: 1,
+			At: at, Epoch: tr.Epoch + 1, Deadline: at.Add(4 * st.OpenTimeout),
+		})
+	})
+	t.Run("probes judged before a restart keep counting", func(t *testing.T) {
+		st := base()
+		st.HalfOpen.SuccessThreshold = 3
+		fx := newFixture(t, st)
+		fx.trip()
+		fx.halfOpen()
+		fx.quiet(fx.call(S, 0))
+		fx.now = fx.m.Deadline()
+		fx.quiet(fx.m.Tick(fx.now))
+		if ok, bad := fx.m.Probes(); ok != 1 || bad != 0 {
+			t.Fatalf("probes %d/%d after the restart, want 1/0", ok, bad)
+		}
+		fx.quiet(fx.call(S, 0))
+		tr := fx.call(S, 0)
+		if tr.To != engine.Closed || tr.Count != 3 {
+			t.Fatalf("third success in a row across a restart: %+v", tr)
+		}
+	})
+	t.Run("a probe reported before MaxWait leaves nothing to reclaim", func(t *testing.T) {
+		st := base()
+		st.HalfOpen.SuccessThreshold = 3
+		fx := newFixture(t, st)
+		fx.trip()
+		fx.halfOpen()
+		tk := fx.admit()
+		fx.now = fx.m.Deadline().Add(-1)
+		fx.quiet(fx.report(tk, S, 0, true))
+		fx.now = fx.m.Deadline()
+		fx.quiet(fx.m.Tick(fx.now))
+		if fx.m.State() != engine.HalfOpen || fx.m.Attempt() != 0 {
+			t.Fatalf("state %v attempt %d", fx.m.State(), fx.m.Attempt())
+		}
+	})
 	t.Run("no MaxWait never times out", func(t *testing.T) {
 		st := base()
 		st.HalfOpen.MaxWait = 0
@@ -565,7 +634,8 @@ func TestBackoff(t *testing.T) {
 				switch c.how {
 				case "fail":
 					tr = fx.call(F, 0)
-				case "wait":
+				case "wait": // a probe that never reports
+					fx.admit()
 					fx.now = fx.m.Deadline()
 					tr = fx.m.Tick(fx.now)
 				case "close":
@@ -971,6 +1041,19 @@ func TestRestore(t *testing.T) {
 				return
 			}
 			fx.quiet(fx.m.Tick(deadline.Add(-1)))
+			if tt.state == engine.HalfOpen {
+				// Restoring drops the probes in flight: with none, MaxWait
+				// restarts the period instead of reopening.
+				fx.quiet(fx.m.Tick(deadline))
+				if fx.m.State() != engine.HalfOpen || fx.m.Epoch() != 42 || fx.m.Attempt() != tt.attempt ||
+					!fx.m.Deadline().Equal(deadline.Add(fx.m.Settings().HalfOpen.MaxWait)) {
+					t.Fatalf("restored half-open at MaxWait: %v epoch %d attempt %d deadline %v",
+						fx.m.State(), fx.m.Epoch(), fx.m.Attempt(), fx.m.Deadline())
+				}
+				fx.now = deadline
+				fx.admit()
+				deadline = fx.m.Deadline()
+			}
 			tr := fx.m.Tick(deadline)
 			if tr.Epoch != 43 || tr.At != deadline {
 				t.Fatalf("tick at the restored deadline: %+v", tr)
@@ -988,12 +1071,14 @@ func TestInvalidSettingsStaySane(t *testing.T) {
 		mod  func(*engine.Settings)
 		run  func(fx *fixture)
 	}{
-		{"no probes allowed: half-open waits for MaxWait", func(s *engine.Settings) { s.HalfOpen.MaxProbes = 0 }, func(fx *fixture) {
+		{"no probes allowed: half-open restarts at MaxWait", func(s *engine.Settings) { s.HalfOpen.MaxProbes = 0 }, func(fx *fixture) {
 			fx.trip()
 			fx.halfOpen()
 			fx.reject(engine.RejectTooMany)
-			if tr := fx.m.Tick(fx.m.Deadline()); tr.Reason != engine.ReasonHalfOpenTimeout {
-				fx.t.Fatalf("%+v", tr)
+			d := fx.m.Deadline()
+			fx.quiet(fx.m.Tick(d))
+			if fx.m.State() != engine.HalfOpen || !fx.m.Deadline().After(d) {
+				fx.t.Fatalf("%v until %v", fx.m.State(), fx.m.Deadline())
 			}
 		}},
 		{"negative MaxProbes", func(s *engine.Settings) { s.HalfOpen.MaxProbes = -1 }, func(fx *fixture) {
@@ -1026,8 +1111,10 @@ func TestInvalidSettingsStaySane(t *testing.T) {
 }
 
 // TickDue replays every timeout due by a late time at its own deadline:
-// Open → HalfOpen at the open deadline, HalfOpen → Open at MaxWait, with
-// the backoff growing, exactly as timers firing on time would have.
+// Open → HalfOpen at the open deadline, HalfOpen → Open at MaxWait while a
+// probe is in flight, with the backoff growing, exactly as timers firing
+// on time would have. A half-open period with no probe in flight restarts
+// in one call, to the first MaxWait deadline after the late time.
 func TestTickDueReplaysAtDeadlines(t *testing.T) {
 	m := engine.NewMachine(base(), t0)
 	tk, _ := m.Admit(t0)
@@ -1040,15 +1127,17 @@ func TestTickDueReplaysAtDeadlines(t *testing.T) {
 	if tr := m.TickDue(t0.Add(10*time.Second - 1)); tr.Happened() {
 		t.Fatalf("TickDue 1ns before the deadline: %+v", tr)
 	}
-	late := t0.Add(100 * time.Second)
+	if tr := m.TickDue(t0.Add(10 * time.Second)); tr.To != engine.HalfOpen {
+		t.Fatalf("TickDue at the open deadline: %+v", tr)
+	}
+	m.Admit(t0.Add(10 * time.Second)) // a probe that never reports
+	late := t0.Add(200 * time.Second)
 	want := []struct {
 		to engine.State
 		at time.Duration
 	}{
-		{engine.HalfOpen, 10 * time.Second}, // open 10s
-		{engine.Open, 40 * time.Second},     // MaxWait 30s
+		{engine.Open, 40 * time.Second},     // MaxWait 30s, a probe in flight
 		{engine.HalfOpen, 60 * time.Second}, // open 20s (one backoff step)
-		{engine.Open, 90 * time.Second},     // MaxWait 30s
 	}
 	for i, w := range want {
 		tr := m.TickDue(late)
@@ -1056,8 +1145,17 @@ func TestTickDueReplaysAtDeadlines(t *testing.T) {
 			t.Fatalf("TickDue #%d: %v at %v, want %v at %v", i, tr.To, tr.At.Sub(t0), w.to, w.at)
 		}
 	}
+	// No probe in the half-open period entered at 60s: it restarts at 90s,
+	// 120s, …, 180s, and the next deadline is 210s, after the late time.
 	if tr := m.TickDue(late); tr.Happened() {
 		t.Fatalf("TickDue after catching up: %+v (next deadline %v)", tr, m.Deadline().Sub(t0))
+	}
+	if m.State() != engine.HalfOpen || m.Attempt() != 1 || !m.Deadline().Equal(t0.Add(210*time.Second)) {
+		t.Fatalf("after catching up: %v attempt %d deadline %v; want half-open, attempt 1, deadline 210s",
+			m.State(), m.Attempt(), m.Deadline().Sub(t0))
+	}
+	if tr := m.TickDue(late); tr.Happened() || !m.Deadline().Equal(t0.Add(210*time.Second)) {
+		t.Fatalf("TickDue again: %+v, deadline %v", tr, m.Deadline().Sub(t0))
 	}
 }
 

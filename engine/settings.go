@@ -51,7 +51,7 @@ type HalfOpenMode uint8
 
 // Half-open modes.
 const (
-	Strict HalfOpenMode = iota // any failure re-opens; SuccessThreshold successes in a row close
+	Strict HalfOpenMode = iota // any bad probe re-opens; SuccessThreshold successes in a row close
 	ByRate                     // after MinimumProbes, close if the success rate ≥ SuccessRate
 )
 
@@ -106,7 +106,13 @@ func (w Window) BucketWidth() time.Duration {
 }
 
 // HalfOpenPolicy says how many probes a half-open breaker admits and how
-// their outcomes decide the next state.
+// their outcomes decide the next state. A probe is bad if it failed, or if
+// it was slow while slow-call tripping is enabled (SlowCallRate > 0): a
+// slow success reopens a Strict breaker (ReasonProbeSlow) and counts
+// against SuccessRate in ByRate mode. MaxWait > 0 reclaims lost probes:
+// when it ends with probes still unreported, the breaker reopens
+// (ReasonHalfOpenTimeout); when it ends with none in flight, the half-open
+// period restarts without a transition, since no traffic is no evidence.
 type HalfOpenPolicy struct {
 	MaxProbes        int           `json:"maxProbes"`
 	Mode             HalfOpenMode  `json:"mode"`

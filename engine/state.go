@@ -64,7 +64,7 @@ const (
 	ReasonOpenTimeout                // Open → HalfOpen: the open duration elapsed
 	ReasonProbesSucceeded            // HalfOpen → Closed
 	ReasonProbeFailed                // HalfOpen → Open
-	ReasonHalfOpenTimeout            // HalfOpen → Open: no decision within MaxWait
+	ReasonHalfOpenTimeout            // HalfOpen → Open: probes still unreported at MaxWait
 	ReasonManual                     // Reset, ForceOpen or Disable
 	ReasonProbeSlow                  // HalfOpen → Open (Strict): a probe succeeded, but slowly
 	ReasonRemote                     // adopted from another instance through a shared store

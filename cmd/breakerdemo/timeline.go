@@ -138,6 +138,11 @@ func reason(e events.Event) string {
 			return fmt.Sprintf("%s: %.0f%% of %d", r, e.Rate*100, e.Count)
 		}
 		return fmt.Sprintf("%s: %d in a row", r, e.Count)
+	case breaker.ReasonProbeSlow:
+		if e.Count > 0 {
+			return fmt.Sprintf("%s: a probe succeeded, too slowly (after %d good)", r, e.Count)
+		}
+		return r + ": a probe succeeded, too slowly"
 	case breaker.ReasonProbeFailed:
 		if e.Rate > 0 {
 			return fmt.Sprintf("%s: %.0f%% of %d succeeded", r, e.Rate*100, e.Count)
