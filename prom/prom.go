@@ -29,11 +29,24 @@
 // half-open, forced-open and disabled.
 //
 // Units. Durations are in seconds. The two rates are percentages, as
-// resilience4j reports them, not the 0–1 ratios of breaker.Metrics; like
+// resilience4j reports them, not the 0–1 ratios of breaker.Metrics. Like
 // resilience4j (and breaker.Metrics) they read −1 while the window holds
-// fewer than Config.MinimumCalls calls, and in states without a window
-// (open, half-open, forced-open), where the buffered and slow-call gauges
-// read 0.
+// fewer than Config.MinimumCalls calls.
+//
+// Outside Closed and Disabled this differs from resilience4j. Only those
+// two states have a window: the rates read −1 and the buffered and
+// slow-call gauges 0 while a breaker is open, half-open or forced open.
+// resilience4j, by contrast, goes on showing the window that tripped for
+// as long as it is OPEN, and in HALF_OPEN a separate window of the probe
+// calls. Here a trip ends the window's period: nothing is recorded while
+// Open, so a rate shown then would be a frozen figure from before the trip
+// that a dashboard would read as current, and entering Closed always starts
+// an empty window, so it could not be shown again later either. The rate
+// that tripped is kept where it belongs, in the StateChanged event
+// (events.Event.Rate, with its Reason), and circuitbreaker_state and
+// circuitbreaker_transitions_total show the trip itself. Half-open probes
+// are judged by Config.HalfOpen, not by the window's rates; their progress
+// shows in the events and in breaker.Metrics.HalfOpenInFlight.
 //
 // The histogram is exported only for breakers that measure call durations
 // (Breaker.Latencies reports ok: slow-call tracking is on or the window is
