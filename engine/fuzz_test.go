@@ -45,6 +45,7 @@ type refModel struct {
 	epoch                   uint64
 	since, deadline, latest time.Time
 	attempt                 int
+	ownTrip                 uint64 // epoch of the latest trip to Open not adopted from elsewhere
 
 	calls  []refCall // counted calls since the window was last cleared
 	streak int       // failures in a row since the window was last cleared
@@ -152,12 +153,62 @@ func (r *refModel) enter(to engine.State, reason engine.Reason, rate float64, co
 		r.calls, r.streak = nil, 0
 	case engine.Open:
 		r.deadline = r.latest.Add(r.openDuration())
+		if reason != engine.ReasonRemote {
+			r.ownTrip = r.epoch
+		}
 	case engine.HalfOpen:
 		if r.s.HalfOpen.MaxWait > 0 {
 			r.deadline = r.latest.Add(r.s.HalfOpen.MaxWait)
 		}
 	}
 	tr.Epoch, tr.Deadline = r.epoch, r.deadline
+	return tr
+}
+
+// adopt is Machine.Adopt's rules written as a decision table over the
+// model's state: an operator's state moves only for an operator's record;
+// Open spreads (the later deadline wins, the attempt is the larger); an
+// automatic Closed needs a decider that saw the latest own trip.
+func (r *refModel) adopt(now time.Time, rm engine.Remote) engine.Transition {
+	r.clamp(now)
+	operator := rm.State == engine.ForcedOpen || rm.State == engine.Disabled
+	manual := rm.Manual || operator
+	local := r.state
+	if !manual && (local == engine.ForcedOpen || local == engine.Disabled) {
+		return engine.Transition{}
+	}
+	var tr engine.Transition
+	switch {
+	case operator && local == rm.State:
+	case operator:
+		tr = r.enter(rm.State, engine.ReasonRemote, 0, 0)
+	case rm.State == engine.Closed && manual:
+		tr = r.enter(engine.Closed, engine.ReasonRemote, 0, 0)
+	case rm.State == engine.Closed:
+		if (local == engine.Open || local == engine.HalfOpen) && r.ownTrip <= rm.SeenEpoch {
+			tr = r.enter(engine.Closed, engine.ReasonRemote, 0, 0)
+		}
+	case rm.State == engine.Open && rm.Remaining <= 0:
+		if local == engine.Closed {
+			r.attempt = max(r.attempt, rm.Attempt)
+			tr = r.enter(engine.HalfOpen, engine.ReasonRemote, 0, 0)
+		}
+	case rm.State == engine.Open:
+		r.attempt = max(r.attempt, rm.Attempt)
+		period := rm.Remaining
+		if cap := max(r.s.MaxOpenTimeout, r.s.OpenTimeout); period > cap {
+			period = cap
+		}
+		until := r.latest.Add(period)
+		if local == engine.Open && r.deadline.After(until) || local == engine.Open && r.deadline.Equal(until) {
+			break
+		}
+		tr = r.enter(engine.Open, engine.ReasonRemote, 0, 0)
+		r.deadline, tr.Deadline = until, until
+	}
+	if tr.Happened() {
+		tr.Origin = rm.Origin
+	}
 	return tr
 }
 
@@ -429,6 +480,7 @@ type fuzzStep struct {
 	c       engine.Counts // TripIf's argument, Counts' result
 	counted bool
 	tr      engine.Transition
+	rm      engine.Remote // Adopt's argument
 }
 
 func (st fuzzStep) String() string {
@@ -440,6 +492,8 @@ func (st fuzzStep) String() string {
 		fmt.Fprintf(&b, "Report(%v, %+v, %v, %v) counted %v", st.at, st.tk, st.o, st.d, st.counted)
 	case "clock", "clock+Tick":
 		fmt.Fprintf(&b, "%s %+v → %v", st.op, st.d, st.at)
+	case "Adopt":
+		fmt.Fprintf(&b, "Adopt(%v, %+v)", st.at, st.rm)
 	case "TripIf", "Counts":
 		fmt.Fprintf(&b, "%s(%v) %+v", st.op, st.at, st.c)
 	default:
@@ -479,7 +533,7 @@ func checkScript(t *testing.T, data []byte, observe func(engine.Transition)) {
 		cur.tr = got
 		if got.From != want.From || got.To != want.To || got.Reason != want.Reason ||
 			got.Rate != want.Rate || got.Count != want.Count || got.Epoch != want.Epoch ||
-			!got.At.Equal(want.At) || !got.Deadline.Equal(want.Deadline) {
+			!got.At.Equal(want.At) || !got.Deadline.Equal(want.Deadline) || got.Origin != want.Origin {
 			fail("transition\n  machine %+v\n  model   %+v", got, want)
 		}
 		if got.Happened() && observe != nil {
@@ -609,6 +663,10 @@ func checkScript(t *testing.T, data []byte, observe func(engine.Transition)) {
 		case code == 27:
 			cur.op = "Disable"
 			same(m.Disable(clk), r.disable(clk))
+		case code == 29:
+			cur.op = "Adopt"
+			cur.rm = s.remote(st, r)
+			same(m.Adopt(clk, cur.rm), r.adopt(clk, cur.rm))
 		case code < 30:
 			cur.op = "Counts"
 			cur.c = m.Counts(clk)
@@ -630,8 +688,41 @@ func checkScript(t *testing.T, data []byte, observe func(engine.Transition)) {
 				m.State(), m.Epoch(), m.Since(), m.Deadline(), m.Attempt(), m.InFlight(), ok, bad,
 				r.state, r.epoch, r.since, r.deadline, r.attempt, len(r.inFlight), r.good, r.bad)
 		}
+		if m.OwnTrip() != r.ownTrip {
+			fail("afterwards: machine OwnTrip %d, model %d", m.OwnTrip(), r.ownTrip)
+		}
 		trace[steps%len(trace)] = cur
 	}
+}
+
+// remote decodes an Adopt argument, biased towards the edges the rules
+// turn on: a period that just ended, one longer than the cap, a decider
+// that saw exactly the latest own trip, or one epoch less.
+func (s *script) remote(st engine.Settings, r *refModel) engine.Remote {
+	rm := engine.Remote{
+		State:   []engine.State{engine.Open, engine.Open, engine.Closed, engine.ForcedOpen, engine.Disabled, engine.HalfOpen}[s.n(6)],
+		Attempt: s.n(5),
+		Manual:  s.n(4) == 0,
+		Origin:  []string{"", "b", "c"}[s.n(3)],
+	}
+	switch s.n(6) {
+	case 0:
+		rm.Remaining = -time.Duration(s.n(3))
+	case 1:
+		rm.Remaining = 1
+	case 2:
+		rm.Remaining = st.OpenTimeout
+	case 3:
+		rm.Remaining = max(st.MaxOpenTimeout, st.OpenTimeout) + time.Duration(s.n(2))
+	case 4:
+		if !r.deadline.IsZero() { // exactly the local deadline, or around it
+			rm.Remaining = r.deadline.Sub(r.latest) + time.Duration(s.n(3)-1)
+		}
+	default:
+		rm.Remaining = time.Duration(s.u16()) * s.unit()
+	}
+	rm.SeenEpoch = []uint64{0, r.ownTrip, r.ownTrip - min(r.ownTrip, 1), r.epoch, r.epoch + 3}[s.n(5)]
+	return rm
 }
 
 // randomScripts returns n pseudo-random scripts of 32 to 2079 bytes,
@@ -707,5 +798,8 @@ func TestFuzzSeedsReachEveryState(t *testing.T) {
 		if !reasons[rs] {
 			t.Errorf("no seed has a transition for %v", rs)
 		}
+	}
+	if !reasons[engine.ReasonRemote] {
+		t.Errorf("no seed has a transition for %v", engine.ReasonRemote)
 	}
 }

@@ -56,6 +56,7 @@ type Transition struct {
 	At       time.Time
 	Epoch    uint64    // the epoch entered
 	Deadline time.Time // the new state's deadline (Open: the open deadline; HalfOpen: MaxWait), or zero
+	Origin   string    // ReasonRemote: the instance that decided, as given to Adopt
 }
 
 // Happened reports whether t describes a real transition.
@@ -71,6 +72,7 @@ type Machine struct {
 	deadline time.Time // Open: when it may half-open; HalfOpen: MaxWait; else zero
 	now      time.Time // the latest time seen: time never goes backwards in here
 	attempt  int       // trips from HalfOpen since the breaker was last Closed
+	ownTrip  uint64    // the epoch entered by this machine's latest own trip to Open (see Adopt)
 
 	win    window
 	consec int // failures in a row while Closed
@@ -396,6 +398,9 @@ func (m *Machine) enter(now time.Time, to State, r Reason, rate float64, count i
 		}
 	case Open:
 		m.deadline = now.Add(m.s.OpenDuration(m.attempt))
+		if r != ReasonRemote {
+			m.ownTrip = m.epoch
+		}
 	case HalfOpen:
 		if m.s.HalfOpen.MaxWait > 0 {
 			m.deadline = now.Add(m.s.HalfOpen.MaxWait)
