@@ -39,6 +39,7 @@ type Breaker struct {
 	done  chan struct{} // closed when the actor goroutine has exited
 	once  sync.Once
 	hooks *testHooks
+	saver *storeWriter // the supervisor's store writer; nil without a store
 }
 
 // admitMode is what Acquire does in a view.
@@ -86,6 +87,7 @@ func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		hooks: o.hooks,
+		saver: o.saver,
 	}
 	a := newActor(b)
 	if b.hooks != nil && b.hooks.construct != nil {
@@ -348,6 +350,8 @@ func (a *actor) abandon(msg message) {
 		msg.reply <- a.b.snapshot(nil)
 	case syncMsg:
 		msg.reply <- struct{}{}
+	case adoptMsg:
+		msg.done()
 	}
 }
 
@@ -414,6 +418,9 @@ func (a *actor) handle(msg message) {
 	case syncMsg:
 		a.drainNudge()
 		msg.reply <- struct{}{}
+	case adoptMsg:
+		a.publish(a.m.Adopt(now, msg.r))
+		msg.done()
 	}
 }
 
@@ -482,6 +489,7 @@ func (a *actor) publish(tr engine.Transition) {
 	if tr.Happened() {
 		b.life.transitions[tr.From][tr.To].Add(1)
 		b.em.emitTransition(tr)
+		b.saver.transitioned(b.name, tr, a.m.Attempt())
 	}
 }
 

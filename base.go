@@ -193,7 +193,7 @@ func (e *emitter) emitCallEvent(k events.Kind, d time.Duration) {
 // emitTransition publishes a StateChanged event for tr.
 func (e *emitter) emitTransition(tr engine.Transition) {
 	e.emit(events.Event{Kind: events.StateChanged, Time: tr.At, From: tr.From, To: tr.To,
-		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count})
+		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count, Origin: tr.Origin})
 }
 
 // subscribe adds a subscriber to the breaker's own hub.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
 	"pgregory.net/rapid"
 )
@@ -284,6 +285,7 @@ func diffProperty(t *rapid.T) {
 		"ForceOpen":       h.opForceOpen,
 		"Disable":         h.opDisable,
 		"Close":           h.opClose,
+		"Adopt":           h.opAdopt,
 		"AdvanceSmall":    func(t *rapid.T) { h.pureAdvance(t, "small") },
 		"AdvanceDeadline": func(t *rapid.T) { h.pureAdvance(t, "deadline") },
 		"AdvanceAny":      func(t *rapid.T) { h.pureAdvance(t, "") },
@@ -629,6 +631,36 @@ func (h *diffHarness) opDisable(t *rapid.T) {
 	h.model.disable()
 	h.actor.Disable()
 	h.mutex.Disable()
+}
+
+// opAdopt hands both implementations and the model one state decided
+// elsewhere, drawn around the edges the adoption rules turn on.
+func (h *diffHarness) opAdopt(t *rapid.T) {
+	h.maybeAdvance(t)
+	m := h.model
+	r := engine.Remote{
+		State:   rapid.SampledFrom([]State{Open, Open, Closed, ForcedOpen, Disabled, HalfOpen}).Draw(t, "adoptState"),
+		Attempt: rapid.IntRange(0, 4).Draw(t, "adoptAttempt"),
+		Manual:  rapid.IntRange(0, 3).Draw(t, "adoptManual") == 0,
+		Origin:  "elsewhere",
+	}
+	switch rapid.IntRange(0, 4).Draw(t, "adoptRemainingKind") {
+	case 0:
+		r.Remaining = -time.Duration(rapid.IntRange(0, 2).Draw(t, "adoptExpired"))
+	case 1:
+		r.Remaining = max(h.cfg.MaxOpenTimeout, h.cfg.OpenTimeout) + 1
+	case 2:
+		if !m.deadline.IsZero() {
+			r.Remaining = m.deadline.Sub(m.now) + time.Duration(rapid.IntRange(-1, 1).Draw(t, "adoptAroundDeadline"))
+		}
+	default:
+		r.Remaining = diffDuration(t, "adoptRemaining", 1, 3*h.cfg.OpenTimeout)
+	}
+	r.SeenEpoch = rapid.SampledFrom([]uint64{0, m.ownTrip, m.ownTrip - min(m.ownTrip, 1), m.epoch}).Draw(t, "adoptSeen")
+	t.Logf("adopt %+v", r)
+	m.adopt(r)
+	h.actor.adopt(r, true)
+	h.mutex.adopt(r)
 }
 
 // opClose closes both breakers, a quarter of the times it is drawn (a

@@ -66,7 +66,22 @@ type metricsMsg struct{ reply chan Metrics }
 // use it to make comparisons deterministic.
 type syncMsg struct{ reply chan struct{} }
 
+// adoptMsg applies a state decided elsewhere (engine.Machine.Adopt): a
+// record restored from a store or adopted from another instance. reply,
+// if not nil, is signalled once the result is published.
+type adoptMsg struct {
+	r     engine.Remote
+	reply chan struct{}
+}
+
+func (m adoptMsg) done() {
+	if m.reply != nil {
+		m.reply <- struct{}{}
+	}
+}
+
 func (acquireMsg) isMessage() {}
+func (adoptMsg) isMessage()   {}
 func (reportMsg) isMessage()  {}
 func (commandMsg) isMessage() {}
 func (metricsMsg) isMessage() {}

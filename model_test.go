@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"slices"
 	"time"
+
+	"github.com/breakerlabs/breaker/engine"
 )
 
 // refModel is a reference model of one breaker, written in plain
@@ -59,6 +61,7 @@ type refModel struct {
 	since    time.Time
 	deadline time.Time // Open: the open deadline; HalfOpen: the MaxWait deadline; else zero
 	attempt  int       // trips from HalfOpen since the breaker was last Closed
+	ownTrip  uint64    // the epoch of the latest trip to Open that was not adopted
 
 	calls  []modelCall // counted outcomes since the window was last cleared, oldest first
 	consec int         // failures in a row since the window was last cleared
@@ -447,10 +450,61 @@ func (m *refModel) enter(at time.Time, to State, r Reason, rate float64, count i
 		}
 	case Open:
 		m.deadline = at.Add(modelOpenDuration(m.cfg, m.attempt))
+		if r != ReasonRemote {
+			m.ownTrip = m.epoch
+		}
 	case HalfOpen:
 		if m.cfg.HalfOpen.MaxWait > 0 {
 			m.deadline = at.Add(m.cfg.HalfOpen.MaxWait)
 		}
+	}
+}
+
+// adopt applies a state decided elsewhere (DESIGN §8), by the rules
+// "opening spreads, closing must be current, an operator always wins":
+//
+//   - ForcedOpen and Disabled are operators' states. A record in one of
+//     them moves the breaker there (nothing if already there); an
+//     automatic record (not Manual, not an operator's state) never moves
+//     a breaker out of one.
+//   - An Open with time left opens until now + min(left, the longest open
+//     period the config allows), unless the breaker is already Open until
+//     then or later; the attempt becomes the larger of the two either way.
+//     An Open with no time left sends a Closed breaker to HalfOpen (with
+//     the larger attempt) and changes nothing else.
+//   - A Manual Closed always closes (a new epoch even from Closed); an
+//     automatic one closes an Open or HalfOpen breaker only if the
+//     breaker's latest own trip is no later than the epoch the decider saw.
+func (m *refModel) adopt(r engine.Remote) {
+	if m.stopped {
+		return
+	}
+	operator := r.State == ForcedOpen || r.State == Disabled
+	if !r.Manual && !operator && (m.state == ForcedOpen || m.state == Disabled) {
+		return
+	}
+	switch {
+	case operator:
+		if m.state != r.State {
+			m.enter(m.now, r.State, ReasonRemote, 0, 0)
+		}
+	case r.State == Closed:
+		current := (m.state == Open || m.state == HalfOpen) && m.ownTrip <= r.SeenEpoch
+		if r.Manual || current {
+			m.enter(m.now, Closed, ReasonRemote, 0, 0)
+		}
+	case r.State == Open && r.Remaining > 0:
+		m.attempt = max(m.attempt, r.Attempt)
+		longest := max(m.cfg.MaxOpenTimeout, m.cfg.OpenTimeout)
+		until := m.now.Add(min(r.Remaining, longest))
+		if m.state == Open && !until.After(m.deadline) {
+			return
+		}
+		m.enter(m.now, Open, ReasonRemote, 0, 0)
+		m.deadline = until
+	case r.State == Open && m.state == Closed:
+		m.attempt = max(m.attempt, r.Attempt)
+		m.enter(m.now, HalfOpen, ReasonRemote, 0, 0)
 	}
 }
 

@@ -14,6 +14,10 @@ type options struct {
 	sinks    []*events.Hub // extra hubs every event is published to (a supervisor's)
 	hooks    *testHooks    // fault injection for tests; nil in production
 	observer CallObserver  // WithCallObserver; nil: none
+
+	store    StateStore   // WithStateStore (a Supervisor's)
+	instance string       // WithInstance (a Supervisor's)
+	saver    *storeWriter // set by a Supervisor with a store for the breakers it makes
 }
 
 type optionFunc func(*options)
@@ -26,6 +30,29 @@ func (f optionFunc) apply(o *options) { f(o) }
 // with 1 ms precision (see New).
 func WithClock(c clock.Clock) Option {
 	return optionFunc(func(o *options) { o.clock = c })
+}
+
+// WithStateStore makes a Supervisor keep its breakers' states in st (DESIGN
+// §8): NewSupervisor loads st once, GetOrCreate starts a stored name in its
+// stored state, and every transition is saved behind the actors, so a
+// failing or hanging store never fails, blocks or slows a call or a
+// transition. If st is a SharedStore, the supervisor also watches it and
+// adopts the transitions of other instances. The supervisor never closes
+// st: whoever opened it closes it, after Supervisor.Close. A nil st means
+// no store. It has no effect on a breaker made by New or NewMutex.
+func WithStateStore(st StateStore) Option {
+	return optionFunc(func(o *options) { o.store = st })
+}
+
+// WithInstance names this process in the records it saves (Record.Origin),
+// so that instances sharing a store tell their own records from the
+// others'. The default is "host-pid". It matters only with WithStateStore.
+func WithInstance(id string) Option {
+	return optionFunc(func(o *options) { o.instance = id })
+}
+
+func withSaver(w *storeWriter) Option {
+	return optionFunc(func(o *options) { o.saver = w })
 }
 
 func withSink(h *events.Hub) Option {

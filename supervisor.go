@@ -24,13 +24,22 @@ type Supervisor struct {
 	breakers sync.Map // name → *Breaker; written only under mu
 	mu       sync.Mutex
 	closed   atomic.Bool
+	store    *storeWriter // WithStateStore; nil without a store
 }
 
-// NewSupervisor returns an empty supervisor. Its options (WithClock) apply
-// to every breaker it creates.
+// NewSupervisor returns an empty supervisor. Its options (WithClock,
+// WithStateStore, WithInstance) apply to every breaker it creates.
+//
+// With a store, NewSupervisor loads it once (waiting at most 2 s); a
+// failed load does not fail it: breakers start Closed and StoreErr
+// returns the failure until a save succeeds.
 func NewSupervisor(opts ...Option) *Supervisor {
 	s := &Supervisor{hub: events.NewHub()}
 	s.opts = append(slices.Clone(opts), withSink(s.hub))
+	if o := buildOptions(opts); o.store != nil {
+		s.store = newStoreWriter(s, o.store, o.instance, o.clock)
+		s.opts = append(s.opts, withSaver(s.store))
+	}
 	return s
 }
 
@@ -45,6 +54,12 @@ func Default() *Supervisor { return defaultSupervisor() }
 // breaker (and one actor) is created per name; cfg is used only by the
 // call that creates it. It returns the error of New for an empty name or an
 // invalid cfg, and ErrStopped after Close.
+//
+// With a store (WithStateStore), a name the store holds a record for
+// starts in that state, before GetOrCreate returns: Open for the time
+// that was left (measured by this process's clock since the record was
+// loaded or received; a period that has ended starts HalfOpen),
+// ForcedOpen, or Disabled. Windows are never restored.
 func (s *Supervisor) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 	if v, ok := s.breakers.Load(name); ok && !s.closed.Load() {
 		return v.(*Breaker), nil
@@ -60,6 +75,11 @@ func (s *Supervisor) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 	b, err := New(name, cfg, s.opts...)
 	if err != nil {
 		return nil, err
+	}
+	if s.store != nil {
+		if r, ok := s.store.created(name); ok {
+			b.adopt(r, true)
+		}
 	}
 	s.breakers.Store(name, b)
 	return b, nil
@@ -145,6 +165,10 @@ func (s *Supervisor) Subscribe(opts ...events.Option) *events.Subscription {
 // closes the supervisor's subscriptions. Afterwards GetOrCreate returns
 // ErrStopped and every breaker's Acquire returns ErrStopped. Close is
 // idempotent and always returns nil.
+//
+// With a store, Close stops watching it, then saves what is still pending
+// (waiting at most 1 s in all) and stops saving. It does not close the
+// store: whoever opened it closes it.
 func (s *Supervisor) Close() error {
 	s.mu.Lock()
 	s.closed.Store(true)
@@ -154,6 +178,20 @@ func (s *Supervisor) Close() error {
 	for _, b := range bs {
 		b.Close()
 	}
+	if s.store != nil {
+		s.store.close()
+	}
 	s.hub.Close()
 	return nil
+}
+
+// StoreErr returns the state store's current failure (a failed load, save
+// or watch), or nil while it works or without a store. A failure lasts
+// until a save (or, after a watch failure, a reload) succeeds. Safe for
+// concurrent use.
+func (s *Supervisor) StoreErr() error {
+	if s.store == nil {
+		return nil
+	}
+	return s.store.failure()
 }
