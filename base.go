@@ -139,21 +139,39 @@ func (l *lifetime) countOutcome(o engine.Outcome, slow bool) {
 type emitter struct {
 	name string
 	clk  clock.Clock
-	hub  *events.Hub   // the breaker's own subscribers
-	hubs []*events.Hub // hub, then the sinks
-	mu   sync.Mutex    // serialises Seq assignment and publication
+	hub  *events.Hub                   // the breaker's own subscribers
+	hubs atomic.Pointer[[]*events.Hub] // hub, then the sinks; replaced (under mu), never changed
+	mu   sync.Mutex                    // serialises Seq assignment, publication and adding a sink
 	seq  uint64
 }
 
 func (e *emitter) init(name string, clk clock.Clock, sinks []*events.Hub) {
 	e.name, e.clk, e.hub = name, clk, events.NewHub()
-	e.hubs = append([]*events.Hub{e.hub}, sinks...)
+	hubs := append([]*events.Hub{e.hub}, sinks...)
+	e.hubs.Store(&hubs)
+}
+
+// addSink makes every later event also go to h (a supervisor's hub), unless
+// the breaker already has a sink: it reports whether it added h. Safe for
+// concurrent use with emitting: an event is published to the sinks it had
+// when its Seq was assigned, so h sees a breaker's events from some Seq on,
+// in order, with no gap.
+func (e *emitter) addSink(h *events.Hub) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cur := *e.hubs.Load()
+	if len(cur) > 1 {
+		return false
+	}
+	hubs := append(cur[:len(cur):len(cur)], h)
+	e.hubs.Store(&hubs)
+	return true
 }
 
 // wants reports whether any subscriber wants events of kind k: one atomic
 // load per hub.
 func (e *emitter) wants(k events.Kind) bool {
-	for _, h := range e.hubs {
+	for _, h := range *e.hubs.Load() {
 		if h.Wants(k) {
 			return true
 		}
@@ -171,7 +189,7 @@ func (e *emitter) emit(ev events.Event) {
 	e.mu.Lock()
 	e.seq++
 	ev.Seq = e.seq
-	for _, h := range e.hubs {
+	for _, h := range *e.hubs.Load() {
 		h.Publish(ev)
 	}
 	e.mu.Unlock()

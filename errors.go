@@ -20,8 +20,11 @@ var (
 	// finish within Config.CallTimeout.
 	ErrTimeout = errors.New("breaker: call timed out")
 	// ErrStopped is returned by Acquire after Close, and by a closed
-	// Supervisor's GetOrCreate.
+	// Supervisor's GetOrCreate and Register.
 	ErrStopped = errors.New("breaker: stopped")
+	// ErrExists is matched by the error of Supervisor.Register when the
+	// supervisor already has a breaker of that name.
+	ErrExists = errors.New("breaker: name already taken")
 )
 
 // OpenError is the rejection of an Open or ForcedOpen breaker. It matches

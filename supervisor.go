@@ -1,6 +1,8 @@
 package breaker
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -8,8 +10,9 @@ import (
 	"github.com/breakerlabs/breaker/events"
 )
 
-// Supervisor owns a set of named breakers: it creates each one once, hands
-// out the same *Breaker for a name until it is removed, fans every
+// Supervisor owns a set of named breakers: it creates each one once (or
+// adopts one made by New, with Register), hands out the same *Breaker for
+// a name until it is removed, fans every
 // breaker's events out to its own subscribers, and stops them all on
 // Close. Each breaker's actor restarts itself from its last published
 // state if it ever panics, announcing it with an ActorRestarted event that
@@ -154,6 +157,64 @@ func (s *Supervisor) Remove(name string) bool {
 	return ok
 }
 
+// Register adopts b, a breaker made by New, under its name: from then on
+// it is one of the supervisor's breakers exactly as if GetOrCreate had
+// made it. Get and GetOrCreate return it, it shows in Names and Metrics,
+// ResetAll resets it, and Remove, Clear and Close close it. Its events
+// from the moment Register returns also go to the supervisor's
+// subscribers (in Seq order, so a subscriber's first event of it may have
+// a Seq above 1), ActorRestarted included: its actor restarts itself from
+// its last published state if it ever panics, as every breaker's does.
+// Its own configuration and options are kept; the supervisor's options
+// apply only to breakers it creates.
+//
+// Register returns an error matching ErrExists if the supervisor already
+// has a breaker of that name (b itself included), ErrStopped after Close,
+// an error matching ErrStopped if b is closed, and an error if b is nil or
+// already belongs to a supervisor (made by GetOrCreate, or registered):
+// a breaker has at most one. Safe for concurrent use, also with
+// GetOrCreate of the same name: exactly one of them wins the name.
+func (s *Supervisor) Register(b *Breaker) error {
+	if b == nil {
+		return errRegisterNil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return ErrStopped
+	}
+	if _, ok := s.breakers.Load(b.name); ok {
+		return fmt.Errorf("%w: %q", ErrExists, b.name)
+	}
+	select {
+	case <-b.stop:
+		return fmt.Errorf("breaker: cannot register %q: %w (closed)", b.name, ErrStopped)
+	default:
+	}
+	if !b.em.addSink(s.hub) {
+		return fmt.Errorf("breaker: cannot register %q: it already belongs to a supervisor", b.name)
+	}
+	s.breakers.Store(b.name, b)
+	return nil
+}
+
+var errRegisterNil = errors.New("breaker: cannot register a nil *Breaker")
+
+// Clear removes and closes every breaker of the supervisor, as Remove
+// does for one, and returns once their actors have exited. The supervisor
+// stays usable: its subscriptions stay open, and GetOrCreate and Register
+// work as on a new one. A breaker created concurrently with Clear is
+// either cleared or kept whole. After Close it does nothing.
+func (s *Supervisor) Clear() {
+	s.mu.Lock()
+	bs := s.all()
+	s.breakers.Clear()
+	s.mu.Unlock()
+	for _, b := range bs {
+		b.Close()
+	}
+}
+
 // Subscribe returns a subscription to the events of every breaker of the
 // supervisor, current and future; see package events for the options and
 // guarantees. Close closes it.
@@ -162,8 +223,8 @@ func (s *Supervisor) Subscribe(opts ...events.Option) *events.Subscription {
 }
 
 // Close stops every breaker and waits for their actors to exit, then
-// closes the supervisor's subscriptions. Afterwards GetOrCreate returns
-// ErrStopped and every breaker's Acquire returns ErrStopped. Close is
+// closes the supervisor's subscriptions. Afterwards GetOrCreate and
+// Register return ErrStopped and every breaker's Acquire returns ErrStopped. Close is
 // idempotent and always returns nil.
 //
 // With a store, Close stops watching it, then saves what is still pending
