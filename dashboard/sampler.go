@@ -92,9 +92,17 @@ func (s *sampler) observe(e events.Event) *Transition {
 	default:
 		return nil
 	}
-	if _, ok := s.sup.Get(e.Breaker); ok {
-		s.track(e.Breaker).last = t
+	b, ok := s.sup.Get(e.Breaker)
+	if !ok {
+		return t
 	}
+	if e.Kind == events.StateChanged && e.To == breaker.Open && t.Until == 0 {
+		// An event without its deadline: read it, if still open.
+		if m := b.Metrics(); m.State == breaker.Open {
+			t.Until = unixMilli(m.OpenUntil)
+		}
+	}
+	s.track(e.Breaker).last = t
 	return t
 }
 

@@ -254,3 +254,31 @@ func TestStalledClientBlocksNobody(t *testing.T) {
 		t.Fatal("the stalled stream outlived its write deadline")
 	}
 }
+
+// A transition to Open carries its deadline, so the page can count down
+// at once.
+func TestStreamTransitionToOpenHasDeadline(t *testing.T) {
+	s := newSupervisor(t)
+	cfg := breaker.DefaultConfig()
+	cfg.ConsecutiveFailures = 1
+	b, err := s.GetOrCreate("payments", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := serve(t, s)
+	r := openStream(t, context.Background(), srv.URL+"/api/stream")
+	r.next(t, 5*time.Second)
+	p, err := b.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Failure()
+	ev := r.waitFor(t, 2*time.Second, func(ev sseEvent) bool { return ev.event == "transition" })
+	tr := decode[Transition](t, ev.data)
+	if tr.To != "open" || tr.Reason != "consecutive-failures" || tr.Until == 0 {
+		t.Fatalf("transition = %+v", tr)
+	}
+	if want := b.Metrics().OpenUntil.UnixMilli(); tr.Until != want {
+		t.Errorf("until %d, want %d", tr.Until, want)
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/breakerlabs/breaker"
 	"github.com/breakerlabs/breaker/breakerhttp"
+	"github.com/breakerlabs/breaker/dashboard"
 	"github.com/breakerlabs/breaker/events"
 	"github.com/breakerlabs/breaker/prom"
 )
@@ -26,7 +27,7 @@ import (
 type config struct {
 	duration time.Duration
 	clients  int
-	listen   string // metrics address; "" for none
+	listen   string // dashboard and metrics address; "" for none
 }
 
 const (
@@ -122,8 +123,10 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 		}
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(prom.NewCollector(sup))
+		dash := dashboard.New(sup)
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("/", dash)
 		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		mDone := make(chan struct{})
 		go func() {
@@ -138,6 +141,7 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 			}
 			<-mDone
 		}()
+		defer dash.Close() // before the server's shutdown: it ends the live streams
 		metricsURL = "http://" + mln.Addr().String() + "/metrics"
 	}
 

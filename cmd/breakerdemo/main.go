@@ -12,10 +12,11 @@
 //
 // Usage:
 //
-//	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:9090]
+//	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:8080]
 //
-// With -listen it serves the breaker's Prometheus metrics at /metrics on
-// that address while it runs. It exits 0 when the run is over, or early
+// With -listen it serves, on that address while it runs, the live
+// dashboard (package dashboard) at / and the breaker's Prometheus metrics
+// at /metrics, and prints both URLs first. It exits 0 when the run is over, or early
 // on an interrupt, after shutting everything down.
 package main
 
@@ -32,7 +33,7 @@ func main() {
 	var c config
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long the demo runs; the backend's script scales to it")
 	flag.IntVar(&c.clients, "clients", 8, "concurrent clients")
-	flag.StringVar(&c.listen, "listen", "", "serve Prometheus metrics at /metrics on this address while running (e.g. 127.0.0.1:9090)")
+	flag.StringVar(&c.listen, "listen", "", "serve the live dashboard at / and Prometheus metrics at /metrics on this address while running (e.g. 127.0.0.1:8080)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "breakerdemo: unexpected arguments %q\n", flag.Args())

@@ -45,6 +45,9 @@ func (tl *timeline) bound(f float64) time.Duration {
 func (tl *timeline) header(c config, cfg breaker.Config, backendURL, metricsURL string) {
 	w := tl.out
 	fmt.Fprintf(w, "breakerdemo: %d clients for %v against a flaky backend at %s\n", c.clients, c.duration, backendURL)
+	if metricsURL != "" {
+		fmt.Fprintf(w, "dashboard: %s  metrics: %s\n", strings.TrimSuffix(metricsURL, "metrics"), metricsURL)
+	}
 	fmt.Fprintf(w, "breaker %q: trips when ≥%.0f%% of calls fail or ≥%.0f%% take ≥%v, over the last %d calls (at least %d);\n",
 		breakerName, cfg.FailureRate*100, cfg.SlowCallRate*100, cfg.SlowCallDuration, cfg.Window.Size, cfg.MinimumCalls)
 	fmt.Fprintf(w, "  stays open %v (×%g per failed recovery, up to %v); closes after %d good probes in a row, %d at a time\n",
@@ -58,9 +61,6 @@ func (tl *timeline) header(c config, cfg breaker.Config, backendURL, metricsURL 
 		parts = append(parts, fmt.Sprintf("%s %v–%v", p.name, round(tl.bound(p.start)), round(tl.bound(end))))
 	}
 	fmt.Fprintf(w, "script: %s\n", strings.Join(parts, ", "))
-	if metricsURL != "" {
-		fmt.Fprintf(w, "metrics: %s\n", metricsURL)
-	}
 	fmt.Fprintln(w)
 }
 
