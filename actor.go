@@ -1,7 +1,6 @@
 package breaker
 
 import (
-	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,33 +12,39 @@ import (
 	"github.com/breakerlabs/breaker/internal/mutant"
 )
 
-// Breaker is a circuit breaker run by its own goroutine, the actor, which
-// owns the state machine outright. Callers never take a lock:
+// Breaker is a circuit breaker whose state machine is owned by one actor
+// at a time, spoken to through a FIFO mailbox, while admission runs on a
+// lock-free fast path that never waits for it:
 //
-//   - In Closed and Disabled, Acquire and the outcome are the fast path:
-//     atomic loads and adds on a lock-free window, no channel, no lock, no
-//     allocation. A report that may have crossed a trip threshold nudges
-//     the actor without waiting; the actor re-checks and trips.
-//   - In Open and ForcedOpen, Acquire rejects from the published view, also
-//     without a channel, lock or allocation. The actor moves Open to
-//     HalfOpen with a timer, so this happens on time with no traffic.
-//   - In HalfOpen, Acquire and the probe's outcome are messages to the
-//     actor, which enforces HalfOpen.MaxProbes.
+//   - Closed and Disabled: Acquire and the outcome are atomic loads and
+//     adds on a lock-free window, no channel, no lock, no allocation. The
+//     report that makes a trip condition hold latches the trip before it
+//     returns (later Acquires are rejected with ErrOpen), and the actor
+//     makes it formal.
+//   - Open and ForcedOpen: Acquire rejects from the published view. The
+//     actor moves Open to HalfOpen on a timer, so this happens on time
+//     with no traffic.
+//   - HalfOpen: Acquire takes a probe slot from the published probe table
+//     with one compare-and-swap, or rejects with ErrTooManyProbes. Probe
+//     outcomes go to the actor, which alone decides transitions.
+//
+// The actor is passivated: it has no goroutine of its own. A goroutine
+// that sends it a message while it is idle runs it (see mailbox), so an
+// idle breaker costs no goroutine and a trip or a probe's outcome is
+// applied within the call that caused it.
 //
 // Every method is safe for concurrent use. The actor publishes each new
 // state as an immutable view (after arming that state's timers); State
 // reads it with one atomic load.
 type Breaker struct {
 	*base
-	view  atomic.Pointer[view]
-	inbox chan message
-	nudge chan struct{} // capacity 1: coalesced "a trip condition may hold"
-	wake  chan struct{} // capacity 1: a state deadline may have passed
-	stop  chan struct{} // closed by Close
-	done  chan struct{} // closed when the actor goroutine has exited
-	once  sync.Once
-	hooks *testHooks
-	saver *storeWriter // the supervisor's store writer; nil without a store
+	view      atomic.Pointer[view]
+	mb        mailbox
+	act       *actor // owned by the mailbox's owner
+	hooks     *testHooks
+	saver     *storeWriter // the supervisor's store writer; nil without a store
+	closing   atomic.Bool  // Close has begun
+	closeOnce sync.Once
 }
 
 // admitMode is what Acquire does in a view.
@@ -48,12 +53,12 @@ type admitMode uint8
 const (
 	modeAdmit   admitMode = iota // Closed, Disabled: admit on the fast path
 	modeReject                   // Open, ForcedOpen: reject with view.err
-	modeActor                    // HalfOpen: ask the actor
+	modeProbe                    // HalfOpen: take a slot of view.probes
 	modeStopped                  // after Close
 )
 
 // view is the published state: immutable once stored, except for the
-// window's atomic counters.
+// window's and the probe table's atomic counters.
 type view struct {
 	state   State
 	mode    admitMode
@@ -62,12 +67,15 @@ type view struct {
 	until   time.Time // Open: the open deadline; HalfOpen: the MaxWait deadline
 	attempt int
 	win     *liveWindow // Closed, Disabled
+	probes  *probeTable // HalfOpen
 	err     error       // Open, ForcedOpen: the period's *OpenError
 }
 
-// New validates cfg and starts a breaker's actor. It returns the validation
-// error (or an error for an empty name) and starts nothing if either is
-// wrong. Call Close to stop the actor.
+// New validates cfg and returns a breaker in Closed. It returns the
+// validation error (or an error for an empty name) if either is wrong.
+// It starts no goroutine: the actor runs on the goroutines that send it
+// messages (see Breaker). Call Close to release its timers and
+// subscriptions.
 //
 // With the real clock, a breaker that tracks call durations (slow-call
 // detection or a time window) reads them from a shared coarse clock with
@@ -79,22 +87,12 @@ func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker{
-		base:  bs,
-		inbox: make(chan message, 64),
-		nudge: make(chan struct{}, 1),
-		wake:  make(chan struct{}, 1),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-		hooks: o.hooks,
-		saver: o.saver,
-	}
-	a := newActor(b)
+	b := &Breaker{base: bs, hooks: o.hooks, saver: o.saver}
+	b.act = newActor(b)
 	if b.hooks != nil && b.hooks.construct != nil {
 		b.hooks.construct()
 	}
 	b.acquireShared() // last: nothing above may leave a goroutine behind
-	go a.supervise()
 	return b, nil
 }
 
@@ -114,136 +112,109 @@ func (b *Breaker) Subscribe(opts ...events.Option) *events.Subscription {
 // Reset moves the breaker to Closed from any state, clearing the window and
 // the backoff. It returns once the new state is published. After Close it
 // does nothing.
-func (b *Breaker) Reset() { b.command(cmdReset) }
+func (b *Breaker) Reset() { b.send(message{kind: msgCommand, cmd: cmdReset}, true) }
 
 // ForceOpen moves the breaker to ForcedOpen, where it rejects every call
 // until Reset. It returns once the new state is published.
-func (b *Breaker) ForceOpen() { b.command(cmdForceOpen) }
+func (b *Breaker) ForceOpen() { b.send(message{kind: msgCommand, cmd: cmdForceOpen}, true) }
 
 // Disable moves the breaker to Disabled, where it admits every call and
 // never trips, until Reset. It returns once the new state is published.
-func (b *Breaker) Disable() { b.command(cmdDisable) }
-
-func (b *Breaker) command(c command) {
-	ask(b, commandMsg{cmd: c, reply: make(chan struct{}, 1)})
-}
+func (b *Breaker) Disable() { b.send(message{kind: msgCommand, cmd: cmdDisable}, true) }
 
 // Metrics returns a snapshot of the breaker. It goes through the actor, so
 // it reflects every outcome the calling goroutine reported before it; it
 // never changes the state. After Close it returns the last published state
 // with the lifetime counters.
 func (b *Breaker) Metrics() Metrics {
-	if m, ok := ask(b, metricsMsg{reply: make(chan Metrics, 1)}); ok {
-		return m
+	var m Metrics
+	if !b.send(message{kind: msgMetrics, out: &m}, true) {
+		return b.snapshot(nil)
 	}
-	return b.snapshot(nil)
+	return m
 }
 
-// Close stops the actor (after it applies any timeout already due) and
-// waits for it to exit, closes the breaker's
-// subscriptions, and releases its timers. Later Acquires return
-// ErrStopped. Close is idempotent and safe to call concurrently; it always
-// returns nil.
+// Close applies any timeout already due, stops the breaker's timers and
+// closes its subscriptions. Later Acquires return ErrStopped. Close waits
+// for any goroutine running the actor to finish, so no goroutine of the
+// breaker outlives it. It is idempotent and safe to call concurrently; it
+// always returns nil.
 func (b *Breaker) Close() error {
-	b.once.Do(func() {
-		close(b.stop)
-		<-b.done
+	b.closeOnce.Do(func() {
+		b.closing.Store(true)
+		b.send(message{kind: msgClose}, true)
+		b.mb.handoffs.Wait()
 		b.release()
 	})
 	return nil
 }
 
-// request is a message with a reply.
-type request[T any] interface {
-	message
-	replyTo() chan T
+// send delivers m to the actor. If no goroutine owns the actor, the caller
+// becomes its owner and handles m (and anything queued meanwhile) itself;
+// otherwise m is queued for the owner and, if wait is set, send returns
+// once it is handled. It reports false, doing nothing, after Close.
+func (b *Breaker) send(m message, wait bool) bool {
+	own, ok := b.mb.enter(&m, wait)
+	switch {
+	case !ok:
+		return false
+	case own:
+		b.act.run(m)
+		b.drain()
+	case wait:
+		<-m.done
+	}
+	return true
 }
 
-// ask sends m to the actor and waits for the reply, unless the breaker is
-// stopped (ok is false then).
-func ask[T any](b *Breaker, m request[T]) (reply T, ok bool) {
-	select {
-	case b.inbox <- m:
-	case <-b.done:
-		return reply, false
-	}
-	select {
-	case reply = <-m.replyTo():
-		return reply, true
-	case <-b.done:
-		return reply, false
-	}
-}
-
-// acquireProbe is the slow path of Acquire: the actor decides.
-func (b *Breaker) acquireProbe(ctx context.Context) (Permit, error) {
-	r := b.askAdmission(ctx)
-	if b.obs != nil {
-		if r.err != nil {
-			b.observeRejected(ctx, r.state, r.err)
-		} else {
-			b.observeAdmitted(ctx, r.state, r.p.probe != nil)
+// drain handles queued messages until the mailbox is empty (giving up
+// ownership), handing ownership to a new goroutine after inlineBudget.
+// The owner only.
+func (b *Breaker) drain() {
+	for n := 1; ; n++ {
+		m, ok := b.mb.next()
+		if !ok {
+			return
 		}
-	}
-	return r.p, r.err
-}
-
-// askAdmission asks the actor for a permit and returns its answer with the
-// state it was decided in (the last published state if the breaker stopped
-// or ctx ended first).
-func (b *Breaker) askAdmission(ctx context.Context) acquireReply {
-	reply := make(chan acquireReply, 1)
-	select {
-	case b.inbox <- acquireMsg{reply: reply}:
-	case <-b.done:
-		return acquireReply{err: ErrStopped, state: b.view.Load().state}
-	case <-ctx.Done():
-		return acquireReply{err: ctx.Err(), state: b.view.Load().state}
-	}
-	select {
-	case r := <-reply:
-		if r.err == nil && b.measure {
-			r.p.start = b.nanos()
+		if n >= inlineBudget && b.mb.handoff() {
+			go func() {
+				defer b.mb.handoffs.Done()
+				b.act.run(m)
+				for {
+					m, ok := b.mb.next()
+					if !ok {
+						return
+					}
+					b.act.run(m)
+				}
+			}()
+			return
 		}
-		return r
-	case <-b.done:
-		return acquireReply{err: ErrStopped, state: b.view.Load().state}
+		b.act.run(m)
 	}
 }
 
-// report sends a half-open probe's outcome to the actor. It never waits
-// for the actor to handle it; after Close it only counts.
-func (b *Breaker) report(p Permit, o engine.Outcome) {
+// reportProbe applies a half-open probe's outcome: lifetime counters now,
+// then the actor, before it returns (running the actor itself if no other
+// goroutine is), so the caller's next Acquire sees the probe's slot free
+// and any transition it caused. After Close it only counts.
+func (b *Breaker) reportProbe(p Permit, o engine.Outcome) {
 	_, d, slow := b.measureCall(p)
 	b.countOutcome(o, d, slow)
-	select {
-	case b.inbox <- reportMsg{t: p.ticket(), o: o, d: int64(d)}:
-	case <-b.done:
-	}
+	b.send(message{kind: msgReport, t: p.ticket(), o: o, d: int64(d)}, true)
 	b.em.emitCall(callKind(o), d)
 }
 
-// nudgeActor tells the actor a trip condition may hold, reporting whether
-// this call sent the nudge (false: one was already pending). Never blocks.
-func (b *Breaker) nudgeActor() bool {
-	select {
-	case b.nudge <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
 // settle waits until the actor has handled every message sent before it,
-// any pending nudge and any due timeout. For tests.
-func (b *Breaker) settle() {
-	ask(b, syncMsg{reply: make(chan struct{}, 1)})
-}
+// any latched trip and any due timeout. For tests.
+func (b *Breaker) settle() { b.send(message{kind: msgSync}, true) }
 
 // snapshot builds Metrics from the published view and the lifetime
-// counters, with the actor's own figures when a is non-nil.
-func (b *Breaker) snapshot(a *actor) Metrics {
-	v := b.view.Load()
+// counters.
+func (b *Breaker) snapshot(v *view) Metrics {
+	if v == nil {
+		v = b.view.Load()
+	}
 	m := Metrics{Name: b.name, State: v.state, Since: v.since}
 	if v.state == Open {
 		m.OpenUntil = v.until
@@ -256,19 +227,25 @@ func (b *Breaker) snapshot(a *actor) Metrics {
 	m.WindowSlowFailures = c.SlowFailures
 	m.ConsecutiveFailures = c.ConsecutiveFailures
 	m.FailureRate, m.SlowCallRate = b.s.Rates(c)
-	if a != nil {
-		m.HalfOpenInFlight = a.m.InFlight()
+	if v.probes != nil && v.mode == modeProbe {
+		m.HalfOpenInFlight = v.probes.inFlight()
 	}
 	b.life.fill(&m)
 	return m
 }
 
-// actor is the state owned by the actor goroutine. Nothing else touches it.
+// actor is the state owned by the mailbox's owner. Nothing else touches it.
 type actor struct {
-	b     *Breaker
-	m     *engine.Machine
-	timer *clock.Timer
-	armed time.Time // the deadline timer is armed for; zero if none
+	b       *Breaker
+	m       *engine.Machine
+	timer   *clock.Timer
+	armed   time.Time // the deadline timer is armed for; zero if none
+	stopped bool      // Close was handled: the state is frozen
+
+	// The current half-open period's probes the engine has been told of:
+	// the table's probe k is the engine's probe base+k.
+	registered uint32
+	base       uint64
 }
 
 func newActor(b *Breaker) *actor {
@@ -278,87 +255,58 @@ func newActor(b *Breaker) *actor {
 	return a
 }
 
-// supervise runs the actor loop, restarting it from the last published
+// run handles one message, restarting the actor from the last published
 // state if it panics (a library bug: no user code runs on the actor), and
-// emits an ActorRestarted event each time. The message being handled when
-// the actor panicked is handled again after the restart; if it panics a
-// second time its sender gets a rejection instead of waiting forever.
-func (a *actor) supervise() {
-	defer close(a.b.done)
-	defer a.stopTimer()
-	defer a.publishStopped()
-	var redo message
-	for {
-		stopped, failed := a.run(redo)
-		if stopped {
+// emitting an ActorRestarted event each time. The message is handled
+// again after the restart; if it panics a second time its sender gets a
+// rejection instead of waiting forever.
+func (a *actor) run(m message) {
+	for attempt := 0; ; attempt++ {
+		if a.try(m, attempt == 0) {
 			return
 		}
 		a.restart()
-		if failed != nil && failed == redo {
-			a.abandon(failed)
-			failed = nil
+		if attempt == 1 {
+			a.abandon(m)
+			return
 		}
-		redo = failed
 	}
 }
 
-// run is the actor loop, starting with redo if non-nil. It returns stopped
-// when the breaker is closed; otherwise it recovered from a panic while
-// handling failed (nil if the panic was outside a message).
-func (a *actor) run(redo message) (stopped bool, failed message) {
-	var cur message
+// try handles m, reporting false if it panicked. The fault-injection hook
+// of tests is consulted on a first attempt only.
+func (a *actor) try(m message, first bool) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			stopped, failed = false, cur
+			ok = false
 		}
 	}()
-	b := a.b
-	if redo != nil {
-		cur = redo
-		a.handle(redo)
+	if h := a.b.hooks; first && h != nil && h.panicOnMessage != nil && h.panicOnMessage() {
+		panic("breaker: injected fault")
 	}
-	for {
-		cur = nil
-		select {
-		case <-b.stop:
-			a.advance(b.clk.Now()) // the last state is the one due at Close
-			return true, nil
-		case <-b.wake:
-			a.advance(b.clk.Now())
-		case <-b.nudge:
-			a.advance(b.clk.Now())
-			a.checkTrip()
-		case msg := <-b.inbox:
-			cur = msg
-			if b.hooks != nil && b.hooks.panicOnMessage != nil && b.hooks.panicOnMessage() {
-				panic("breaker: injected fault")
-			}
-			a.handle(msg)
-		}
-	}
+	a.handle(m)
+	return true
 }
 
 // abandon answers a message the actor could not handle, so that its sender
 // does not wait forever.
-func (a *actor) abandon(msg message) {
-	switch msg := msg.(type) {
-	case acquireMsg:
-		msg.reply <- acquireReply{err: ErrTooManyProbes, state: a.b.view.Load().state}
-	case commandMsg:
-		msg.reply <- struct{}{}
-	case metricsMsg:
-		msg.reply <- a.b.snapshot(nil)
-	case syncMsg:
-		msg.reply <- struct{}{}
-	case adoptMsg:
-		msg.done()
+func (a *actor) abandon(m message) {
+	if m.out != nil {
+		*m.out = a.b.snapshot(nil)
+	}
+	if m.kind == msgClose {
+		a.close()
+	}
+	if m.done != nil {
+		close(m.done)
 	}
 }
 
 // restart rebuilds the machine from the last published view, in a new
 // epoch: half-open probes granted before the crash are stale (their slots
-// are free, since the new machine has none in flight), while Closed-state
-// permits keep counting because the live window carries over.
+// are free, since the new period has a new probe table), while
+// Closed-state permits keep counting because the live window carries
+// over.
 func (a *actor) restart() {
 	b := a.b
 	old := b.view.Load()
@@ -366,80 +314,104 @@ func (a *actor) restart() {
 	v.epoch++
 	a.m = engine.NewMachine(b.s, v.since)
 	a.m.Restore(v.state, v.epoch, v.since, v.until, v.attempt)
+	a.registered = 0
+	if v.mode == modeProbe {
+		v.probes = newProbeTable(b, b.s.HalfOpen.MaxProbes)
+	}
 	a.stopTimer()
 	a.armTimer(v.until)
 	b.view.Store(&v)
 	b.em.emit(events.Event{Kind: events.ActorRestarted, From: v.state, To: v.state})
 }
 
-// publishStopped makes every later Acquire return ErrStopped, keeping the
-// last state for State and Metrics.
-func (a *actor) publishStopped() {
+// handle applies one message, after applying any timeout already due and
+// any latched trip.
+func (a *actor) handle(m message) {
+	b := a.b
+	if a.stopped {
+		a.abandon(m)
+		return
+	}
+	now := b.clk.Now()
+	a.advance(now)
+	switch m.kind {
+	case msgReport:
+		a.reportProbe(now, m)
+	case msgCommand:
+		a.publish(m.cmd.apply(a.m, now))
+	case msgMetrics:
+		*m.out = b.snapshot(nil)
+	case msgAdopt:
+		a.publish(a.m.Adopt(now, m.r))
+	case msgClose:
+		a.close()
+	}
+	if m.done != nil {
+		close(m.done)
+	}
+}
+
+// close freezes the breaker: later Acquires get ErrStopped, later messages
+// are refused, its timer is stopped.
+func (a *actor) close() {
+	a.stopped = true
+	a.stopTimer()
 	v := *a.b.view.Load()
 	v.mode, v.err = modeStopped, nil
 	a.b.view.Store(&v)
+	a.b.mb.close()
 }
 
-// handle applies one message, after applying any timeout already due.
-func (a *actor) handle(msg message) {
-	b := a.b
-	now := b.clk.Now()
-	a.advance(now)
-	switch msg := msg.(type) {
-	case acquireMsg:
-		a.checkTrip() // a caller sent here by a tripping window must not be admitted before the trip
+// reportProbe applies a probe's outcome and frees its slot in the table
+// if the engine released it.
+func (a *actor) reportProbe(now time.Time, m message) {
+	v := a.b.view.Load()
+	t := m.t
+	if v.mode == modeProbe && t.Epoch == v.epoch {
+		t.Probe += a.base
+	} else {
+		t.Probe = 0 // stale: the engine ignores it by its epoch
+	}
+	before := a.m.InFlight()
+	tr, _ := a.m.Report(now, t, m.o, time.Duration(m.d))
+	if !tr.Happened() && v.mode == modeProbe && a.m.InFlight() < before {
+		v.probes.release()
+	}
+	a.publish(tr)
+}
+
+// register tells the engine of every probe the current period's table has
+// admitted since the last call, so its in-flight count (which decides
+// MaxWait) and its tally match the table's.
+func (a *actor) register(now time.Time) {
+	v := a.b.view.Load()
+	if v.mode != modeProbe {
+		return
+	}
+	for issued := v.probes.issued(); a.registered != issued; a.registered++ {
 		t, rej := a.m.Admit(now)
-		switch rej {
-		case engine.Admitted:
-			v := b.view.Load()
-			p := Permit{r: v.win, epoch: t.Epoch}
-			if t.Probe != 0 {
-				p = newProbePermit(b, t)
-			}
-			msg.reply <- acquireReply{p: p, state: a.m.State()}
-		case engine.RejectTooMany:
-			b.life.rejected.inc()
-			b.em.emitCall(events.CallRejected, 0)
-			msg.reply <- acquireReply{err: ErrTooManyProbes, state: a.m.State()}
-		default:
-			b.life.rejected.inc()
-			b.em.emitCall(events.CallRejected, 0)
-			msg.reply <- acquireReply{err: b.view.Load().err, state: a.m.State()}
+		if rej != engine.Admitted {
+			return // cannot happen: the table admits at most MaxProbes in flight
 		}
-	case reportMsg:
-		tr, _ := a.m.Report(now, msg.t, msg.o, time.Duration(msg.d))
-		a.publish(tr)
-	case commandMsg:
-		a.publish(msg.cmd.apply(a.m, now))
-		msg.reply <- struct{}{}
-	case metricsMsg:
-		a.drainNudge()
-		msg.reply <- b.snapshot(a)
-	case syncMsg:
-		a.drainNudge()
-		msg.reply <- struct{}{}
-	case adoptMsg:
-		a.publish(a.m.Adopt(now, msg.r))
-		msg.done()
+		if a.registered == 0 {
+			a.base = t.Probe - 1
+		}
 	}
 }
 
-// drainNudge handles a pending nudge now, so a reply reflects it.
-func (a *actor) drainNudge() {
-	select {
-	case <-a.b.nudge:
-		a.checkTrip()
-	default:
-	}
-}
-
-// advance applies every timeout due by now, each at its own deadline, so
-// a long gap replays the same transitions a lazy driver would. A half-open
-// period that ended with no probe in flight restarts with a later MaxWait
-// deadline and no transition: the timer is re-armed for it.
+// advance applies a latched trip and every timeout due by now, each at its
+// own deadline, so a long gap replays the same transitions a lazy driver
+// would. A half-open period that ended with no probe in flight restarts
+// with a later MaxWait deadline and no transition: the timer is re-armed
+// for it.
 func (a *actor) advance(now time.Time) {
+	if v := a.b.view.Load(); v.mode == modeAdmit {
+		a.checkTrip(v)
+	}
+	a.register(now)
 	for tr := a.m.TickDue(now); tr.Happened(); tr = a.m.TickDue(now) {
 		a.publish(tr)
+		a.register(now)
 	}
 	if d := a.m.Deadline(); !d.Equal(a.armed) {
 		a.stopTimer()
@@ -447,16 +419,18 @@ func (a *actor) advance(now time.Time) {
 	}
 }
 
-// checkTrip re-reads the live window and trips if a condition holds.
-func (a *actor) checkTrip() {
-	b := a.b
-	v := b.view.Load()
-	if v.state != Closed || v.win == nil {
+// checkTrip makes a trip latched in v's window formal: at the latched time,
+// from the latched counts.
+func (a *actor) checkTrip(v *view) {
+	l := v.win.latch.Load()
+	if l == nil || v.state != Closed {
 		return
 	}
-	tr := a.m.TripIf(b.clk.Now(), v.win.counts(b.nanos()))
+	tr := a.m.TripIf(l.at, l.c)
 	if !tr.Happened() {
-		v.win.tripping.Store(false)
+		// The engine disagrees (it cannot: the counts met a condition);
+		// reopen admission rather than stay latched forever.
+		v.win.latch.CompareAndSwap(l, nil)
 	}
 	a.publish(tr)
 }
@@ -477,8 +451,10 @@ func (a *actor) publish(tr engine.Transition) {
 		v.mode = modeReject
 		v.err = newOpenError(b.name, tr)
 	case HalfOpen:
-		v.mode = modeActor
+		v.mode = modeProbe
+		v.probes = newProbeTable(b, b.s.HalfOpen.MaxProbes)
 	}
+	a.registered = 0
 	if mutant.PublishFirst {
 		b.view.Store(v)
 		runtime.Gosched()
@@ -493,9 +469,10 @@ func (a *actor) publish(tr engine.Transition) {
 	}
 }
 
-// armTimer makes the clock wake the actor at deadline (if non-zero). The
-// callback only pokes the wake channel; advance decides, so a timer that
-// fires late, twice, or after a newer transition changes nothing.
+// armTimer makes the clock poke the actor at deadline (if non-zero). The
+// poke only asks the actor to apply what is due; advance decides, so a
+// timer that fires late, twice, or after a newer transition changes
+// nothing.
 func (a *actor) armTimer(deadline time.Time) {
 	a.armed = deadline
 	if deadline.IsZero() {
@@ -503,12 +480,7 @@ func (a *actor) armTimer(deadline time.Time) {
 	}
 	b := a.b
 	d := max(deadline.Sub(b.clk.Now()), 0)
-	a.timer = b.clk.AfterFunc(d, func() {
-		select {
-		case b.wake <- struct{}{}:
-		default:
-		}
-	})
+	a.timer = b.clk.AfterFunc(d, func() { b.send(message{kind: msgTick}, false) })
 }
 
 func (a *actor) stopTimer() {

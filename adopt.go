@@ -10,24 +10,10 @@ import "github.com/breakerlabs/breaker/engine"
 
 // adopt hands r to the actor. With wait it returns once the result is
 // published (GetOrCreate restores that way, so the caller never sees the
-// breaker in Closed first); without, it only queues the message. After
-// Close it does nothing.
+// breaker in Closed first); without, it only queues the message (or runs
+// the idle actor at once). After Close it does nothing.
 func (b *Breaker) adopt(r engine.Remote, wait bool) {
-	m := adoptMsg{r: r}
-	if wait {
-		m.reply = make(chan struct{}, 1)
-	}
-	select {
-	case b.inbox <- m:
-	case <-b.done:
-		return
-	}
-	if wait {
-		select {
-		case <-m.reply:
-		case <-b.done:
-		}
-	}
+	b.send(message{kind: msgAdopt, r: r}, wait)
 }
 
 // adopt applies r under the lock, after any timeout already due. After

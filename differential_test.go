@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -279,6 +280,8 @@ func diffProperty(t *rapid.T) {
 		"ReportTwice":     h.opReportTwice,
 		"Trip":            h.opTrip,
 		"ProbeRound":      h.opProbeRound,
+		"TripUnsettled":   h.opTripUnsettled,
+		"ProbeBurst":      h.opProbeBurst,
 		"SlowCall":        h.opSlowCall,
 		"ReportZero":      h.opReportZero,
 		"Reset":           h.opReset,
@@ -680,9 +683,116 @@ func (h *diffHarness) opClose(t *rapid.T) {
 	}
 }
 
+// opTripUnsettled is opTrip without settling the actor: each call is
+// acquired and reported back to back, so the actor's latch must reject
+// the Acquire that follows a crossing report (with the deadline the trip
+// has), whether or not the actor has published Open yet; its State may
+// read Closed or Open meanwhile, nothing else.
+func (h *diffHarness) opTripUnsettled(t *rapid.T) {
+	h.maybeAdvance(t)
+	c := h.cfg
+	for range 2 * max(c.Window.Size, c.MinimumCalls, c.ConsecutiveFailures, 4) {
+		mp, want, until := h.model.acquire()
+		ap, aerr := h.actor.Acquire(context.Background())
+		xp, xerr := h.mutex.Acquire(context.Background())
+		t.Logf("unsettled acquire: model %v; actor %v; mutex %v", want, aerr, xerr)
+		h.compareAcquire(t, "actor", aerr, want, until)
+		h.compareAcquire(t, "mutex", xerr, want, until)
+		if want != modelAdmitted || h.model.state != Closed {
+			if want == modelAdmitted {
+				h.held = append(h.held, diffHeld{model: mp, actor: ap, mutex: xp})
+			}
+			break
+		}
+		o := modelFailure
+		if rapid.IntRange(0, 2).Draw(t, "tripSuccess") == 0 {
+			o = modelSuccess
+		}
+		h.model.report(mp, o)
+		for _, q := range []Permit{ap, xp} {
+			if o == modelFailure {
+				q.Failure()
+			} else {
+				q.Success()
+			}
+		}
+		seen := h.model.statesSeen()
+		if s := h.actor.State(); !slices.Contains(seen, s) {
+			t.Fatalf("actor: unsettled State() = %v right after a report, model allows %v", s, seen)
+		}
+		if s := h.mutex.State(); s != h.model.state {
+			t.Fatalf("mutex: State() = %v, model says %v", s, h.model.state)
+		}
+	}
+	h.check(t)
+}
+
+// opProbeBurst acquires from HalfOpen (after moving to the open deadline
+// from Open) a burst of up to MaxProbes+2 probes without settling, then
+// reports them in a random order, also unsettled: admission is decided on
+// the published probe table, and each probe report is applied before it
+// returns, so every Acquire and every reading must agree with the model
+// without help.
+func (h *diffHarness) opProbeBurst(t *rapid.T) {
+	if h.model.state == Open {
+		h.pureAdvance(t, "deadline")
+	}
+	if h.model.state != HalfOpen {
+		return
+	}
+	var probes []diffHeld
+	for range rapid.IntRange(1, h.cfg.HalfOpen.MaxProbes+2).Draw(t, "burst") {
+		mp, want, until := h.model.acquire()
+		ap, aerr := h.actor.Acquire(context.Background())
+		xp, xerr := h.mutex.Acquire(context.Background())
+		h.compareAcquire(t, "actor", aerr, want, until)
+		h.compareAcquire(t, "mutex", xerr, want, until)
+		if want == modelAdmitted {
+			probes = append(probes, diffHeld{model: mp, actor: ap, mutex: xp})
+		}
+		if got, want := h.actor.Metrics().HalfOpenInFlight, len(h.model.probes); h.model.state == HalfOpen && !h.model.stopped && got != want {
+			t.Fatalf("actor: %d probes in flight, model says %d", got, want)
+		}
+	}
+	for len(probes) > 0 {
+		i := rapid.IntRange(0, len(probes)-1).Draw(t, "burstProbe")
+		p := probes[i]
+		probes = append(probes[:i], probes[i+1:]...)
+		o := modelSuccess
+		if rapid.IntRange(0, 3).Draw(t, "burstFailure") == 0 {
+			o = modelFailure
+		}
+		h.model.report(p.model, o)
+		for _, q := range []Permit{p.actor, p.mutex} {
+			if o == modelFailure {
+				q.Failure()
+			} else {
+				q.Success()
+			}
+		}
+		if s := h.actor.State(); s != h.model.state {
+			t.Fatalf("actor: State() = %v right after a probe's report, model says %v", s, h.model.state)
+		}
+		// The next Acquire is decided without the actor: it must see the
+		// slot the report freed (or the transition it caused).
+		if len(probes) > 0 && rapid.Bool().Draw(t, "burstReacquire") {
+			mp, want, until := h.model.acquire()
+			ap, aerr := h.actor.Acquire(context.Background())
+			xp, xerr := h.mutex.Acquire(context.Background())
+			h.compareAcquire(t, "actor", aerr, want, until)
+			h.compareAcquire(t, "mutex", xerr, want, until)
+			if want == modelAdmitted {
+				probes = append(probes, diffHeld{model: mp, actor: ap, mutex: xp})
+			}
+		}
+	}
+	h.check(t)
+}
+
 // check compares both implementations with the model.
 func (h *diffHarness) check(t *rapid.T) {
 	settle(h.actor)
+	h.model.settled()
 	want := h.model.metrics()
 	want.Name = diffName
 	for _, c := range []Circuit{h.actor, h.mutex} {

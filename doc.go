@@ -1,14 +1,17 @@
 // Package breaker is a circuit breaker built as an actor-style concurrent
 // engine.
 //
-// Each Breaker is one goroutine (its actor) that owns its state machine
-// outright and is spoken to over channels, while the Closed-state path that
-// nearly every call takes is lock-free: Acquire and the outcome report are
-// a handful of atomic operations, with no channel, lock or allocation.
-// Open-state rejection is just as cheap. The actor is involved only when
-// something changes: a report that may cross a trip threshold nudges it,
-// half-open probes ask it for a slot, and its timers move Open to HalfOpen
-// on time even with no traffic.
+// Each Breaker's state machine is owned outright by one actor at a time,
+// spoken to through a FIFO mailbox, while every admission decision is
+// lock-free: in Closed, Acquire and the outcome report are a handful of
+// atomic operations, with no channel, lock or allocation; Open-state
+// rejection is as cheap, and half-open admission takes a probe slot with
+// one compare-and-swap. The actor is involved only when something changes:
+// the report that crosses a trip threshold latches the trip (admission
+// shuts before it returns) and has the actor make it formal, probe
+// outcomes go to it, and its timers move Open to HalfOpen on time even
+// with no traffic. The actor is passivated: it has no goroutine of its
+// own, and runs on the goroutine that sends it a message while it is idle.
 //
 // The breaker trips on consecutive failures, on the failure rate and on the
 // slow-call rate over a count- or time-based sliding window; stays open for

@@ -126,7 +126,7 @@ func checkDistinctProbes(t *testing.T, what string, permits []Permit) {
 	seen := map[engine.Ticket]bool{}
 	for _, p := range permits {
 		k := p.ticket()
-		if p.probe == nil || seen[k] {
+		if p.probe == 0 || seen[k] {
 			t.Errorf("%s: admitted permit %+v is not a distinct probe", what, p)
 		}
 		seen[k] = true

@@ -260,12 +260,11 @@ func blockFirstMessage(armed *atomic.Bool, gate <-chan struct{}) Option {
 	})
 }
 
-// TestLeakCloseWhileAcquireWaits closes a half-open breaker while 16
-// goroutines are inside Acquire waiting for the actor's answer (the actor
-// is held on the first of their requests, the others queue behind it).
-// Every Acquire returns — a probe, ErrTooManyProbes or ErrStopped — and
-// never more than MaxProbes probes are granted.
-func TestLeakCloseWhileAcquireWaits(t *testing.T) {
+// TestLeakCloseWhileMessagesWait closes a half-open breaker while the
+// goroutine running its actor is held (inside a test hook) and 16 others
+// wait behind it: probes reporting, Metrics, Reset and ForceOpen. Every
+// one of them returns, Close returns, and no goroutine is left.
+func TestLeakCloseWhileMessagesWait(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const waiters = 16
 	var armed atomic.Bool
@@ -280,59 +279,56 @@ func TestLeakCloseWhileAcquireWaits(t *testing.T) {
 	if s := b.State(); s != HalfOpen {
 		t.Fatalf("state %v; want half-open", s)
 	}
+	var probes []Permit
+	for range 3 {
+		p, err := b.Acquire(context.Background())
+		if err != nil {
+			t.Fatalf("probe: %v", err)
+		}
+		probes = append(probes, p)
+	}
 
 	armed.Store(true)
-	type result struct {
-		p   Permit
-		err error
+	held := make(chan struct{})
+	go func() { // owns the actor, held by the hook until gate closes
+		b.Metrics()
+		close(held)
+	}()
+	eventually(t, "the actor to be owned", func() bool { return !b.mb.idle() })
+	var wg sync.WaitGroup
+	for i := range waiters {
+		wg.Go(func() {
+			switch i % 4 {
+			case 0:
+				if i/4 < len(probes) {
+					probes[i/4].Success()
+				}
+			case 1:
+				b.Metrics()
+			case 2:
+				b.Reset()
+			case 3:
+				b.ForceOpen()
+			}
+		})
 	}
-	results := make(chan result, waiters)
-	for range waiters {
-		go func() {
-			p, err := b.Acquire(context.Background())
-			results <- result{p, err}
-		}()
-	}
-	// Each waiter has sent its request once the actor holds one and the
-	// inbox has the rest.
-	eventually(t, "the waiters' requests to queue", func() bool { return len(b.inbox) == waiters-1 })
-
+	eventually(t, "the waiters' messages to queue", func() bool {
+		b.mb.mu.Lock()
+		defer b.mb.mu.Unlock()
+		return len(b.mb.queue) >= waiters-4+min(len(probes), 4)
+	})
 	closed := make(chan struct{})
 	go func() {
 		b.Close()
 		close(closed)
 	}()
-	eventually(t, "Close to begin", func() bool {
-		select {
-		case <-b.stop:
-			return true
-		default:
-			return false
-		}
-	})
 	close(gate)
 	waitFor(t, "Close", 5*time.Second, func() { <-closed })
-
-	probes, stopped := 0, 0
-	waitFor(t, "the waiting Acquires", 5*time.Second, func() {
-		for range waiters {
-			r := <-results
-			switch {
-			case r.err == nil:
-				probes++
-				r.p.Success() // a report after Close must not hang
-			case errors.Is(r.err, ErrStopped):
-				stopped++
-			case errors.Is(r.err, ErrTooManyProbes):
-			default:
-				t.Errorf("Acquire: %v", r.err)
-			}
-		}
-	})
-	if probes > 3 {
-		t.Errorf("%d probes granted; MaxProbes is 3", probes)
+	waitFor(t, "the waiting senders", 5*time.Second, wg.Wait)
+	waitFor(t, "the held owner", 5*time.Second, func() { <-held })
+	if _, err := b.Acquire(context.Background()); !errors.Is(err, ErrStopped) {
+		t.Errorf("Acquire after Close: %v, want ErrStopped", err)
 	}
-	t.Logf("%d probes, %d stopped, %d rejected", probes, stopped, waiters-probes-stopped)
 	checkClosed(t, b)
 }
 

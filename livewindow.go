@@ -14,26 +14,26 @@ import (
 // own, retired window and never in the current one.
 //
 // Recording is a few atomic operations and never blocks. Readers (the
-// reporter deciding whether to nudge the actor, the actor deciding whether
-// to trip, Metrics) see counts that are exact once writers are quiet and
-// may lag by the in-flight writes otherwise; the actor re-reads before it
-// acts, and every decision is the engine's.
+// reporter deciding whether to latch a trip, Metrics) see counts that are exact once writers are quiet and
+// may lag by the in-flight writes otherwise; the engine judges the counts
+// a latching reporter read.
 //
 // The fields are grouped by how often they are written, with padding
 // between the groups, so that the word every call writes (seq) does not
 // share a cache line with the words every call only reads: otherwise that
 // line would move between cores on every call.
 type liveWindow struct {
-	// Read-mostly: set at creation; tripping is written rarely.
+	// Read-mostly: set at creation; latch is written once at most.
 	b      *Breaker
-	tracks bool // false in Disabled: never nudges
+	tracks bool // false in Disabled: never latches
 
-	// tripping is set by a reporter whose outcome made a trip condition
-	// hold, and cleared by the actor when it finds none. While it is set,
-	// Acquire goes through the actor instead of the fast path, so callers
-	// that never yield the CPU cannot keep the actor from tripping: the
-	// overshoot past a threshold is bounded by the calls already admitted.
-	tripping atomic.Bool
+	// latch is set by the reporter whose outcome made a trip condition
+	// hold, before its report returns; from then on Acquire rejects with
+	// latch.err, even before the actor has published Open. The actor
+	// makes the latched trip formal (at the latched time, from the latched
+	// counts) and retires the window. Never cleared: a window is not
+	// reused after its trip.
+	latch atomic.Pointer[latchedTrip]
 
 	ring    []atomic.Uint32 // count-based: call n (0-based) goes to ring[n % len(ring)]
 	width   int64           // time-based: nanoseconds per bucket
@@ -70,6 +70,26 @@ type liveBucket struct {
 	_                             [32]byte
 }
 
+// latchedTrip is a trip decided on the fast path, waiting for the actor to
+// make it formal.
+type latchedTrip struct {
+	at  time.Time     // when the crossing report read the clock
+	c   engine.Counts // the counts that crossed
+	err *OpenError    // what Acquire rejects with meanwhile
+}
+
+// shut latches a trip from counts c: every later Acquire in this window is
+// rejected with an *OpenError whose Until is the deadline the trip will
+// have. The reporter that latches asks the actor to make the trip formal.
+func (w *liveWindow) shut(c engine.Counts) {
+	b := w.b
+	at := b.clk.Now()
+	l := &latchedTrip{at: at, c: c, err: &OpenError{Breaker: b.name, Until: at.Add(b.s.OpenDuration(0))}}
+	if w.latch.CompareAndSwap(nil, l) {
+		b.send(message{kind: msgTrip, w: w}, false)
+	}
+}
+
 const (
 	bitFailure = 1
 	bitSlow    = 2
@@ -91,7 +111,7 @@ func newLiveWindow(b *Breaker, tracks bool) *liveWindow {
 
 // record adds one call at time now (Unix ns; used by time windows only).
 // It reports whether a trip condition may now hold, which the caller
-// answers by nudging the actor.
+// answers by evaluating the window.
 func (w *liveWindow) record(now int64, failure, slow bool) (mayTrip bool) {
 	s := &w.b.s
 	if failure {

@@ -6,30 +6,37 @@ import (
 	"github.com/breakerlabs/breaker/engine"
 )
 
-// message is the closed set of requests the actor handles. Every message
-// goes through the breaker's one FIFO inbox, so one goroutine's requests
-// (a probe outcome, then its next Acquire) are handled in its program
-// order. Requests with a reply carry a channel of capacity 1: the actor
-// never blocks on a reply.
-type message interface{ isMessage() }
-
-// acquireMsg asks for a permit; sent by Acquire when the view says
-// HalfOpen. The actor decides in whatever state it is in by then.
-type acquireMsg struct{ reply chan acquireReply }
-
-type acquireReply struct {
-	p     Permit
-	err   error
-	state State // the state the actor decided in (for a CallObserver)
+// message is one request to the actor. Every message goes through the
+// breaker's one FIFO mailbox (or runs at once when the mailbox is idle),
+// so one goroutine's requests (a probe outcome, then its next Reset) are
+// handled in its program order. A message is a plain value: queueing one
+// allocates nothing beyond the queue's backing array, and a sender that
+// waits for it gets a done channel only when it actually has to wait.
+type message struct {
+	kind msgKind
+	cmd  command        // msgCommand
+	t    engine.Ticket  // msgReport
+	o    engine.Outcome // msgReport
+	d    int64          // msgReport: call duration in ns; 0 when durations are not tracked
+	w    *liveWindow    // msgTrip: the window whose trip is latched
+	out  *Metrics       // msgMetrics: where the snapshot goes
+	r    engine.Remote  // msgAdopt: the state decided elsewhere
+	done chan struct{}  // closed once handled (or abandoned); nil when nobody waits
 }
 
-// reportMsg carries the outcome of a half-open probe. It has no reply:
-// reporting never waits for the actor.
-type reportMsg struct {
-	t engine.Ticket
-	o engine.Outcome
-	d int64 // call duration in ns; 0 when durations are not tracked
-}
+// msgKind is what a message asks for.
+type msgKind uint8
+
+const (
+	msgReport  msgKind = iota // a half-open probe's outcome
+	msgCommand                // Reset, ForceOpen or Disable
+	msgMetrics                // a snapshot into out
+	msgSync                   // nothing: handled once everything before it is (tests)
+	msgTick                   // a state deadline may have passed
+	msgTrip                   // a trip was latched in w
+	msgAdopt                  // apply a state decided elsewhere (engine.Machine.Adopt)
+	msgClose                  // stop: the last message the actor handles
+)
 
 // command is a manual transition.
 type command uint8
@@ -50,44 +57,3 @@ func (c command) apply(m *engine.Machine, now time.Time) engine.Transition {
 	}
 	return m.Reset(now)
 }
-
-// commandMsg asks for a manual transition and is acknowledged once the new
-// state is published, so Reset, ForceOpen and Disable are synchronous.
-type commandMsg struct {
-	cmd   command
-	reply chan struct{}
-}
-
-// metricsMsg asks for a snapshot.
-type metricsMsg struct{ reply chan Metrics }
-
-// syncMsg is acknowledged once everything sent before it, and any trip
-// nudge or due timeout pending when it is handled, has been applied. Tests
-// use it to make comparisons deterministic.
-type syncMsg struct{ reply chan struct{} }
-
-// adoptMsg applies a state decided elsewhere (engine.Machine.Adopt): a
-// record restored from a store or adopted from another instance. reply,
-// if not nil, is signalled once the result is published.
-type adoptMsg struct {
-	r     engine.Remote
-	reply chan struct{}
-}
-
-func (m adoptMsg) done() {
-	if m.reply != nil {
-		m.reply <- struct{}{}
-	}
-}
-
-func (acquireMsg) isMessage() {}
-func (adoptMsg) isMessage()   {}
-func (reportMsg) isMessage()  {}
-func (commandMsg) isMessage() {}
-func (metricsMsg) isMessage() {}
-func (syncMsg) isMessage()    {}
-
-func (m acquireMsg) replyTo() chan acquireReply { return m.reply }
-func (m commandMsg) replyTo() chan struct{}     { return m.reply }
-func (m metricsMsg) replyTo() chan Metrics      { return m.reply }
-func (m syncMsg) replyTo() chan struct{}        { return m.reply }

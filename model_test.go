@@ -48,6 +48,16 @@ import (
 //     metrics"); a Closed-state permit reported twice counts twice;
 //   - every other report of a non-zero permit counts in the lifetime
 //     counters, stale ones included;
+//   - the report that crosses a trip threshold trips at its own time,
+//     before it returns: every later Acquire is rejected with an
+//     *OpenError whose Until is the open deadline. The actor breaker may
+//     publish Open a little later than the report returns (its trip is
+//     latched first), so until the actor is settled its State may still
+//     read Closed: statesSeen says which states an unsettled reader may
+//     see;
+//   - half-open admission depends only on how many probes of the period
+//     are in flight, however many goroutines ask at once: with k free
+//     slots, k of them are admitted and the rest get ErrTooManyProbes;
 //   - after Close the state is frozen (no timeout, command or report
 //     changes it, nor the window's contents), Acquire returns ErrStopped
 //     without counting a rejection, and reports still count in the
@@ -77,6 +87,10 @@ type refModel struct {
 	events []modelEvent // every transition, in order
 
 	stopped bool // Close was called: the state is frozen
+
+	// latched is set by a trip from Closed and cleared by settled: until
+	// then an implementation that latches trips may still show Closed.
+	latched bool
 }
 
 // modelCall is one counted outcome.
@@ -359,6 +373,7 @@ func (m *refModel) tripIfDue() {
 
 func (m *refModel) trip(r Reason, rate float64, count int) {
 	m.attempt = 0
+	m.latched = true
 	m.enter(m.now, Open, r, rate, count)
 }
 
@@ -507,6 +522,20 @@ func (m *refModel) adopt(r engine.Remote) {
 		m.enter(m.now, HalfOpen, ReasonRemote, 0, 0)
 	}
 }
+
+// statesSeen returns the states a reader of an implementation that has
+// not been settled since the last report may see: the model's, and
+// Closed too while a trip from Closed may still be only latched.
+func (m *refModel) statesSeen() []State {
+	if m.latched && m.state == Open && !m.stopped {
+		return []State{Open, Closed}
+	}
+	return []State{m.state}
+}
+
+// settled records that the implementations have made every latched trip
+// formal.
+func (m *refModel) settled() { m.latched = false }
 
 // close stops the breaker.
 func (m *refModel) close() { m.stopped = true }

@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/breakerlabs/breaker/engine"
@@ -131,7 +132,7 @@ func (b *MutexBreaker) Acquire(ctx context.Context) (Permit, error) {
 	}
 	p := Permit{r: b, epoch: t.Epoch}
 	if t.Probe != 0 {
-		p = newProbePermit(b, t)
+		p = Permit{r: &mutexProbe{b: b, id: t.Probe}, epoch: t.Epoch, probe: slotTaken | uint64(uint32(t.Probe))}
 	}
 	if b.obs != nil {
 		b.observeAdmitted(ctx, st, t.Probe != 0)
@@ -154,6 +155,9 @@ func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 	now := b.now()
 	b.advance(now)
 	t := p.ticket()
+	if mp, ok := p.r.(*mutexProbe); ok {
+		t.Probe = mp.id
+	}
 	if st := b.m.State(); st == Closed || st == Disabled {
 		// The Closed path reads no clock unless the outcome trips: then
 		// the transition (and the open deadline) need the true time.
@@ -168,6 +172,22 @@ func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 	b.em.emitCall(callKind(o), d)
 	b.mu.Unlock()
 }
+
+func (b *MutexBreaker) claim(Permit) bool { return true }
+
+// mutexProbe is the reporter of a MutexBreaker's half-open probe: the
+// engine's probe number, and whether the probe has been reported (the
+// first report from any copy of its permit counts; later ones change
+// nothing).
+type mutexProbe struct {
+	b        *MutexBreaker
+	id       uint64
+	reported atomic.Bool
+}
+
+func (p *mutexProbe) claim(Permit) bool                 { return p.reported.CompareAndSwap(false, true) }
+func (p *mutexProbe) report(q Permit, o engine.Outcome) { p.b.report(q, o) }
+func (p *mutexProbe) core() *base                       { return p.b.base }
 
 // State returns the current state, after applying any due timeout (none
 // after Close: a closed breaker keeps its last state).

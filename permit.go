@@ -2,8 +2,6 @@ package breaker
 
 import (
 	"context"
-	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/breakerlabs/breaker/engine"
@@ -24,43 +22,33 @@ import (
 // second report counts again. Reports after Close are
 // counted in the lifetime metrics and otherwise ignored.
 type Permit struct {
-	r     reporter    // nil: the zero Permit
-	epoch uint64      // the epoch the call was admitted in
-	start int64       // when the call was admitted (the breaker's time source, Unix ns); 0 if not measured
-	probe *probeGrant // half-open probes only; nil for a Closed or Disabled call
+	r     reporter // nil: the zero Permit
+	epoch uint64   // the epoch the call was admitted in
+	start int64    // when the call was admitted (the breaker's time source, Unix ns); 0 if not measured
+	// probe is 0 for a Closed or Disabled call. For a half-open probe it
+	// is (slot+1)<<32 | id: the slot of the period's probe table the
+	// probe holds until it is reported, and its number in the period.
+	probe uint64
 }
 
-// probeGrant is what a half-open probe's permit shares between its copies:
-// its number, and whether it has been reported. The first report wins and
-// every later one, from any copy, is a no-op.
-type probeGrant struct {
-	id       uint64
-	reported atomic.Bool
-}
-
-// newProbePermit is the permit of a half-open probe.
-func newProbePermit(r reporter, t engine.Ticket) Permit {
-	return Permit{r: r, epoch: t.Epoch, probe: &probeGrant{id: t.Probe}}
-}
-
-// ticket is the engine's name for the grant.
+// ticket is the engine's name for the grant: its epoch and, for a probe,
+// its number.
 func (p Permit) ticket() engine.Ticket {
-	t := engine.Ticket{Epoch: p.epoch}
-	if p.probe != nil {
-		t.Probe = p.probe.id
-	}
-	return t
+	return engine.Ticket{Epoch: p.epoch, Probe: uint64(uint32(p.probe))}
 }
 
-// claim reports whether this report is the one that counts.
+// claim reports whether this report is the one that counts: always for a
+// Closed-state permit, the first report of a probe from any copy.
 func (p Permit) claim() bool {
-	return p.r != nil && (p.probe == nil || p.probe.reported.CompareAndSwap(false, true))
+	return p.r != nil && (p.probe == 0 || p.r.claim(p))
 }
 
 // reporter applies a Permit's outcome. Implemented by the actor breaker's
-// live window (Closed and Disabled calls), the actor breaker itself (probes)
-// and MutexBreaker.
+// live window (Closed and Disabled calls) and probe table (probes), and by
+// MutexBreaker and its probes.
 type reporter interface {
+	// claim marks a probe reported, reporting whether it was not already.
+	claim(p Permit) bool
 	report(p Permit, o engine.Outcome)
 	core() *base
 }
@@ -138,21 +126,31 @@ func callKind(o engine.Outcome) events.Kind {
 	return events.CallIgnored
 }
 
-// Acquire asks to start a call. It is the fast path: in Closed and Disabled
-// it admits with a few atomic loads, and in Open and ForcedOpen it rejects
-// with the period's *OpenError, both without a channel operation, a lock or
-// an allocation (unless a subscriber asked for per-call events). In
-// HalfOpen it asks the actor for a probe slot, waiting at most until ctx
-// is done. After Close it returns ErrStopped.
+// Acquire asks to start a call. It never waits and never goes through the
+// actor: it decides from the published view with atomic operations only,
+// no channel operation, lock or allocation (unless a subscriber asked for
+// per-call events).
 //
-// Safe for concurrent use. A goroutine's earlier reports are applied
-// before its Acquire is decided.
+//   - Closed and Disabled admit, unless a report has latched a trip (see
+//     below): then Acquire rejects with an error matching ErrOpen.
+//   - Open and ForcedOpen reject with the period's *OpenError.
+//   - HalfOpen takes a free probe slot of the period's probe table with
+//     one compare-and-swap, or rejects with ErrTooManyProbes after one
+//     atomic load when every slot is taken.
+//   - After Close it returns ErrStopped.
+//
+// The decision never waits, so ctx only reaches the CallObserver, if there
+// is one. Safe for concurrent
+// use. A goroutine's earlier reports are applied before its Acquire is
+// decided: a Closed-state report writes the window before it returns, a
+// report that crosses a trip threshold latches the trip before it returns,
+// and a probe's report returns once the actor has applied it.
 func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 	v := b.view.Load()
 	switch v.mode {
 	case modeAdmit:
-		if v.win.tripping.Load() {
-			return b.acquireProbe(ctx)
+		if l := v.win.latch.Load(); l != nil {
+			return b.reject(ctx, Open, l.err) // the trip is decided, if not yet published
 		}
 		if b.obs != nil {
 			b.observeAdmitted(ctx, v.state, false)
@@ -162,25 +160,45 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 		}
 		return Permit{r: v.win, epoch: v.epoch}, nil
 	case modeReject:
-		b.life.rejected.inc()
-		b.em.emitCall(events.CallRejected, 0)
-		if b.obs != nil {
-			b.observeRejected(ctx, v.state, v.err)
+		return b.reject(ctx, v.state, v.err)
+	case modeProbe:
+		slot, id, ok := v.probes.admit()
+		if !ok {
+			return b.reject(ctx, v.state, ErrTooManyProbes)
 		}
-		return Permit{}, v.err
-	case modeStopped:
 		if b.obs != nil {
-			b.observeRejected(ctx, v.state, ErrStopped)
+			b.observeAdmitted(ctx, v.state, true)
 		}
-		return Permit{}, ErrStopped
+		p := Permit{r: v.probes, epoch: v.epoch, probe: uint64(slot+1)<<32 | uint64(id)}
+		if b.measure {
+			p.start = b.nanos()
+		}
+		return p, nil
 	}
-	return b.acquireProbe(ctx)
+	if b.obs != nil {
+		b.observeRejected(ctx, v.state, ErrStopped)
+	}
+	return Permit{}, ErrStopped
+}
+
+// reject counts a rejection decided in state s, tells the observer, and
+// returns err with the zero Permit.
+func (b *Breaker) reject(ctx context.Context, s State, err error) (Permit, error) {
+	b.life.rejected.inc()
+	b.em.emitCall(events.CallRejected, 0)
+	if b.obs != nil {
+		b.observeRejected(ctx, s, err)
+	}
+	return Permit{}, err
 }
 
 // report is the fast path for the outcome of a Closed or Disabled call:
 // lifetime counters, then the window if the permit is of the current
-// epoch, then a non-blocking nudge to the actor if a trip condition may
-// hold. It never waits for the actor.
+// window. If the outcome makes a trip condition hold, it latches the trip
+// (every later Acquire is rejected) and has the actor make it formal,
+// running the actor itself when no other goroutine is: so the trip is
+// usually published before report returns, and never waits for the
+// scheduler to run a goroutine.
 func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	b := w.b
 	now, d, slow := b.measureCall(p)
@@ -189,17 +207,15 @@ func (w *liveWindow) report(p Permit, o engine.Outcome) {
 		w = b.view.Load().win
 	}
 	if v := b.view.Load(); o != engine.Ignore && w != nil && v.win == w && v.mode == modeAdmit {
-		if w.record(now, o == engine.Failure, slow) && b.s.Evaluate(w.counts(now)).Reason != engine.ReasonNone {
-			w.tripping.Store(true)
-			if b.nudgeActor() {
-				// The nudge readied the actor on this processor, where
-				// it would wait for this goroutine to block or be
-				// preempted (up to 10 ms); yield once so it trips now.
-				runtime.Gosched()
+		if w.record(now, o == engine.Failure, slow) && w.latch.Load() == nil {
+			if c := w.counts(now); b.s.Evaluate(c).Reason != engine.ReasonNone {
+				w.shut(c)
 			}
 		}
 	}
 	b.em.emitCall(callKind(o), d)
 }
+
+func (w *liveWindow) claim(Permit) bool { return true }
 
 func (w *liveWindow) core() *base { return w.b.base }

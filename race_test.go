@@ -518,13 +518,13 @@ func runStress(t *testing.T, im impl, v stressVariant, dur time.Duration) {
 				f.errorf("permit of epoch %d after one of epoch %d on the same goroutine", p.epoch, lastEpoch)
 			}
 			lastEpoch = p.epoch
-			if p.probe != nil {
+			if p.probe != 0 {
 				probes.admit(p, f)
 			}
 			if rng.IntN(12) == 0 { // a slow call
 				time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
 			}
-			if p.probe != nil {
+			if p.probe != 0 {
 				probes.release(p)
 			}
 			reports.Add(1)

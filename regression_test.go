@@ -1282,12 +1282,11 @@ func TestRegressionTimeWindowIdleGaps(t *testing.T) {
 // TestRegressionTripVisibleWithBusyCallers guards against sony/gobreaker
 // #91 ("Race condition: Execute doesn't strictly guarantee how many failed
 // executions may occur before the breaker transitions to the open/half
-// state"). In the actor breaker, a report that crosses a threshold only
-// nudges the actor; callers that never yield the CPU could keep it from
-// running for a whole preemption slice (10 ms) and have thousands more
-// calls admitted. So a window whose trip condition holds routes Acquire
-// through the actor (livewindow.go, tripping), which trips before it
-// admits.
+// state"). In the actor breaker, the report that crosses a threshold
+// latches the trip before it returns (livewindow.go, latch): every later
+// Acquire is rejected even before the actor has published Open, so busy
+// callers cannot have more calls admitted while the trip waits to be made
+// formal.
 //
 // With the real clock, 4 goroutines released together acquire and fail in
 // a tight loop until rejected: the failures admitted past

@@ -186,10 +186,8 @@ func (s *Supervisor) Register(b *Breaker) error {
 	if _, ok := s.breakers.Load(b.name); ok {
 		return fmt.Errorf("%w: %q", ErrExists, b.name)
 	}
-	select {
-	case <-b.stop:
+	if b.closing.Load() {
 		return fmt.Errorf("breaker: cannot register %q: %w (closed)", b.name, ErrStopped)
-	default:
 	}
 	if !b.em.addSink(s.hub) {
 		return fmt.Errorf("breaker: cannot register %q: it already belongs to a supervisor", b.name)
