@@ -231,7 +231,33 @@ func (b *Breaker) snapshot(v *view) Metrics {
 		m.HalfOpenInFlight = v.probes.inFlight()
 	}
 	b.life.fill(&m)
+	s, f := b.windowed()
+	m.Successes += s
+	m.Failures += f
 	return m
+}
+
+// windowed returns the lifetime successes and failures counted in count
+// windows' packed words: those folded out of retired windows and the
+// current window's share, read consistently (see lifetime).
+func (b *Breaker) windowed() (successes, failures uint64) {
+	l := &b.life
+	for {
+		g := l.gen.Load()
+		if g&1 != 0 {
+			runtime.Gosched() // the actor is folding; it takes a few loads and adds
+			continue
+		}
+		successes, failures = l.foldedSuccesses.Load(), l.foldedFailures.Load()
+		if w := b.view.Load().win; w != nil {
+			s, f := w.lifetime()
+			successes += s
+			failures += f
+		}
+		if l.gen.Load() == g {
+			return successes, failures
+		}
+	}
 }
 
 // actor is the state owned by the mailbox's owner. Nothing else touches it.
@@ -343,6 +369,10 @@ func (a *actor) handle(m message) {
 		*m.out = b.snapshot(nil)
 	case msgAdopt:
 		a.publish(a.m.Adopt(now, m.r))
+	case msgFold:
+		b.life.beginFold()
+		b.life.fold(m.w.fold())
+		b.life.endFold()
 	case msgClose:
 		a.close()
 	}
@@ -439,7 +469,8 @@ func (a *actor) checkTrip(v *view) {
 // stores the new view, then emits the event. A zero tr does nothing.
 func (a *actor) publish(tr engine.Transition) {
 	b := a.b
-	if !tr.Happened() && b.view.Load() != nil {
+	old := b.view.Load()
+	if !tr.Happened() && old != nil {
 		return
 	}
 	v := &view{state: tr.To, epoch: tr.Epoch, since: tr.At, until: tr.Deadline, attempt: a.m.Attempt()}
@@ -461,7 +492,16 @@ func (a *actor) publish(tr engine.Transition) {
 	}
 	a.stopTimer()
 	a.armTimer(tr.Deadline)
-	b.view.Store(v)
+	if old != nil && old.win != nil {
+		// Retire the old window: fold its counts into the lifetime base
+		// as the new view (without it) becomes visible.
+		b.life.beginFold()
+		b.life.fold(old.win.retire())
+		b.view.Store(v)
+		b.life.endFold()
+	} else {
+		b.view.Store(v)
+	}
 	if tr.Happened() {
 		b.life.transitions[tr.From][tr.To].Add(1)
 		b.em.emitTransition(tr)

@@ -80,8 +80,17 @@ func (b *base) core() *base { return b }
 
 // lifetime holds a breaker's lifetime counters. The per-call ones are
 // striped because the fast path increments them from every core.
+//
+// An actor breaker's Closed-state successes and failures are counted in
+// its count window's packed word (liveWindow.n) instead: the lifetime
+// totals are the striped counters, plus what the actor folded out of
+// retired windows (folded*), plus the current window's share. gen is a
+// sequence lock over the folds, so a reader never sees a window's counts
+// twice or not at all.
 type lifetime struct {
 	successes, failures, ignored, slow, rejected stripedCounter
+	gen                                          atomic.Uint64 // odd while the actor folds; the actor writes it
+	foldedSuccesses, foldedFailures              atomic.Uint64 // written by the actor inside a fold
 	timeouts, fallbacks                          atomic.Uint64
 	transitions                                  [5][5]atomic.Uint64 // [from][to]; written by the state owner
 	latency                                      [3]latencyHistogram // by engine.Outcome; only when measured
@@ -105,6 +114,17 @@ func (l *lifetime) fill(m *Metrics) {
 			}
 		}
 	}
+}
+
+// beginFold and endFold bracket a fold: the actor moving counts from a
+// window's packed word into folded*. The actor only.
+func (l *lifetime) beginFold() { l.gen.Add(1) }
+func (l *lifetime) endFold()   { l.gen.Add(1) }
+
+// fold adds counts moved out of a window. The actor only, inside a fold.
+func (l *lifetime) fold(successes, failures uint64) {
+	l.foldedSuccesses.Add(successes)
+	l.foldedFailures.Add(failures)
 }
 
 // transitionCount returns how many times a breaker went from one state to

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -300,6 +301,48 @@ func BenchmarkTripLatency(b *testing.B) {
 	cfg.ConsecutiveFailures = 1
 	b.Run("impl=actor", func(b *testing.B) { benchTripLatency(b, benchNewActor(b, cfg)) })
 	b.Run("impl=mutex", func(b *testing.B) { benchTripLatency(b, benchNewMutex(b, cfg)) })
+}
+
+// BenchmarkTripLatencyBusy is BenchmarkTripLatency while GOMAXPROCS
+// goroutines hammer the fast paths of other breakers (Acquire + Success in
+// a loop that never yields): every P is busy, so a trip that needed
+// another goroutine to run would wait for preemption (10 ms). DESIGN §7:
+// within 50 µs at p99 under this load too.
+func BenchmarkTripLatencyBusy(b *testing.B) {
+	cfg := benchConfig()
+	cfg.ConsecutiveFailures = 1
+	for _, im := range []struct {
+		name string
+		new  func() Circuit
+	}{
+		{"actor", func() Circuit { return benchNewActor(b, cfg) }},
+		{"mutex", func() Circuit { return benchNewMutex(b, cfg) }},
+	} {
+		b.Run("impl="+im.name, func(b *testing.B) {
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for range runtime.GOMAXPROCS(0) {
+				other := benchNewActor(b, benchConfig())
+				wg.Go(func() {
+					ctx := context.Background()
+					for i := 0; ; i++ {
+						if i%1024 == 0 {
+							select {
+							case <-stop:
+								return
+							default:
+							}
+						}
+						p, _ := other.Acquire(ctx)
+						p.Success()
+					}
+				})
+			}
+			defer wg.Wait()
+			defer close(stop)
+			benchTripLatency(b, im.new())
+		})
+	}
 }
 
 func benchTripLatency(b *testing.B, c Circuit) {

@@ -85,6 +85,17 @@ func (b *base) countOutcome(o engine.Outcome, d time.Duration, slow bool) {
 	}
 }
 
+// countMeasured adds what a count window's packed word does not hold: the
+// slow-call counter and the latency histogram.
+func (b *base) countMeasured(o engine.Outcome, d time.Duration, slow bool) {
+	if slow {
+		b.life.slow.inc()
+	}
+	if b.measure {
+		b.life.latency[o].observe(d)
+	}
+}
+
 // Latencies returns the durations of reported calls by outcome, and false
 // if the breaker does not measure them (no slow-call tracking and a count
 // window: durations are then never read, to keep the clock off the fast

@@ -35,6 +35,8 @@ type liveWindow struct {
 	// reused after its trip.
 	latch atomic.Pointer[latchedTrip]
 
+	folding atomic.Bool // a fold of n is pending with the actor
+
 	ring    []atomic.Uint32 // count-based: call n (0-based) goes to ring[n % len(ring)]
 	width   int64           // time-based: nanoseconds per bucket
 	buckets []liveBucket    // time-based: bucket i of Unix time lives in buckets[i % len]
@@ -43,8 +45,15 @@ type liveWindow struct {
 	consec atomic.Int64 // failures in a row: read by every success, written by failures
 	_      [56]byte
 
-	seq atomic.Uint64 // count-based: calls recorded; written by every call
-	_   [56]byte
+	// n is the count window's packed word, the one shared
+	// read-modify-write of a Closed-state call: calls recorded (low 40
+	// bits; a call's ring slot is (calls−1) mod len(ring)), failures
+	// recorded (bits 40–62), and whether the actor has retired the window
+	// (bit 63). One atomic add records a call in both the window and the
+	// lifetime counters: the window's share of the lifetime successes is
+	// calls − failures, read from one load, so it never goes down.
+	n atomic.Uint64
+	_ [56]byte
 
 	// Written by failures and slow calls (count-based), or per bucket
 	// (time-based).
@@ -109,16 +118,30 @@ func newLiveWindow(b *Breaker, tracks bool) *liveWindow {
 	return w
 }
 
-// record adds one call at time now (Unix ns; used by time windows only).
+// Fields of liveWindow.n.
+const (
+	nCalls     = 1
+	nFails     = 1 << 40
+	nCallsMask = nFails - 1
+	nRetired   = 1 << 63
+	nFailsMask = nRetired - nFails
+)
+
+// foldAt is when a count window asks the actor to fold a share of its
+// packed word into the lifetime base: at 2³⁹ calls or 2²² failures, half
+// the room of each field. A variable so that tests can make folds happen.
+var foldAt = struct{ calls, failures uint64 }{1 << 39, 1 << 22}
+
+func nCallsOf(n uint64) uint64 { return n & nCallsMask }
+func nFailsOf(n uint64) uint64 { return (n & nFailsMask) >> 40 }
+
+// record adds one reported outcome (not Ignore) at time now (Unix ns;
+// used by time windows only) to the window and to the lifetime counters.
 // It reports whether a trip condition may now hold, which the caller
 // answers by evaluating the window.
-func (w *liveWindow) record(now int64, failure, slow bool) (mayTrip bool) {
-	s := &w.b.s
-	if failure {
-		w.consec.Add(1)
-	} else if w.consec.Load() != 0 {
-		w.consec.Store(0)
-	}
+func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (mayTrip bool) {
+	b := w.b
+	s := &b.s
 	var nb uint32
 	if failure {
 		nb |= bitFailure
@@ -127,16 +150,45 @@ func (w *liveWindow) record(now int64, failure, slow bool) (mayTrip bool) {
 		nb |= bitSlow
 	}
 	if w.ring != nil {
-		n := w.seq.Add(1)
-		slot := &w.ring[(n-1)%uint64(len(w.ring))]
+		delta := uint64(nCalls)
+		if failure {
+			delta += nFails
+		}
+		n := w.n.Add(delta)
+		if n&nRetired != 0 {
+			// The actor retired the window between our look at the view
+			// and the add, and folded its counts without ours: count it
+			// as the stale report it now is.
+			b.countOutcome(outcomeOf(failure), d, slow)
+			return false
+		}
+		if b.measure {
+			b.countMeasured(outcomeOf(failure), d, slow)
+		}
+		if failure {
+			w.consec.Add(1)
+		} else if w.consec.Load() != 0 {
+			w.consec.Store(0)
+		}
+		calls := nCallsOf(n)
+		slot := &w.ring[(calls-1)%uint64(len(w.ring))]
 		if slot.Load() != nb {
 			old := slot.Swap(nb)
 			w.adjust(old, nb)
 		}
+		if calls >= foldAt.calls || nFailsOf(n) >= foldAt.failures {
+			w.askFold()
+		}
 		if !w.tracks {
 			return false
 		}
-		return nb != 0 || n == uint64(s.MinimumCalls)
+		return nb != 0 || calls == uint64(s.MinimumCalls)
+	}
+	b.countOutcome(outcomeOf(failure), d, slow)
+	if failure {
+		w.consec.Add(1)
+	} else if w.consec.Load() != 0 {
+		w.consec.Store(0)
 	}
 	idx := w.clamp(engine.BucketIndex(time.Unix(0, now), time.Duration(w.width)))
 	bk := &w.buckets[mod(idx, len(w.buckets))]
@@ -159,6 +211,64 @@ func (w *liveWindow) record(now int64, failure, slow bool) (mayTrip bool) {
 	// A success can complete MinimumCalls while bad calls are still in the
 	// window; only then does it need a look.
 	return nb != 0 || idx-w.lastBad.Load() < int64(len(w.buckets))
+}
+
+func outcomeOf(failure bool) engine.Outcome {
+	if failure {
+		return engine.Failure
+	}
+	return engine.Success
+}
+
+// askFold asks the actor to fold a share of the window's packed counts
+// into the lifetime base before a field overflows (after 2³⁹ calls or 2²²
+// failures in one Closed period). At most one request is pending.
+func (w *liveWindow) askFold() {
+	if w.folding.CompareAndSwap(false, true) {
+		w.b.send(message{kind: msgFold, w: w}, false)
+	}
+}
+
+// lifetime returns the window's share of the lifetime successes and
+// failures: everything recorded in it since the actor last folded it.
+// Zero once retired (the actor folded all of it).
+func (w *liveWindow) lifetime() (successes, failures uint64) {
+	n := w.n.Load()
+	if n&nRetired != 0 {
+		return 0, 0
+	}
+	return nCallsOf(n) - nFailsOf(n), nFailsOf(n)
+}
+
+// retire marks the window retired and returns its counts, for the actor to
+// fold into the lifetime base. Reports that land after it count as stale.
+// The actor only, inside a fold (lifetime.beginFold).
+func (w *liveWindow) retire() (successes, failures uint64) {
+	n := w.n.Or(nRetired)
+	if n&nRetired != 0 {
+		return 0, 0
+	}
+	return nCallsOf(n) - nFailsOf(n), nFailsOf(n)
+}
+
+// fold moves a share of the window's counts into the lifetime base, keeping
+// at least one ring's worth of calls and the ring positions (a multiple of
+// the ring's size is moved). The actor only, inside a fold.
+func (w *liveWindow) fold() (successes, failures uint64) {
+	defer w.folding.Store(false)
+	n := w.n.Load()
+	if w.ring == nil || n&nRetired != 0 {
+		return 0, 0
+	}
+	size := uint64(len(w.ring))
+	calls, fails := nCallsOf(n), nFailsOf(n)
+	if calls < 2*size {
+		return 0, 0
+	}
+	xc := (calls - size) / size * size
+	xf := min(fails, xc)
+	w.n.Add(-(xc*nCalls + xf*nFails))
+	return xc - xf, xf
 }
 
 // clamp returns the bucket a call at bucket idx is recorded in: idx, or the
@@ -232,7 +342,7 @@ func count(word *atomic.Uint64, idx int64) int {
 func (w *liveWindow) counts(now int64) engine.Counts {
 	c := engine.Counts{ConsecutiveFailures: int(w.consec.Load())}
 	if w.ring != nil {
-		c.Calls = int(min(w.seq.Load(), uint64(len(w.ring))))
+		c.Calls = int(min(nCallsOf(w.n.Load()), uint64(len(w.ring))))
 		c.Failures = clampCount(w.fails.Load(), c.Calls)
 		c.SlowCalls = clampCount(w.slow.Load(), c.Calls)
 		c.SlowFailures = clampCount(w.slowFails.Load(), c.SlowCalls)

@@ -35,6 +35,7 @@ const (
 	msgTick                   // a state deadline may have passed
 	msgTrip                   // a trip was latched in w
 	msgAdopt                  // apply a state decided elsewhere (engine.Machine.Adopt)
+	msgFold                   // w's packed counts near overflow: fold a share into the lifetime base
 	msgClose                  // stop: the last message the actor handles
 )
 

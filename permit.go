@@ -202,15 +202,14 @@ func (b *Breaker) reject(ctx context.Context, s State, err error) (Permit, error
 func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	b := w.b
 	now, d, slow := b.measureCall(p)
-	b.countOutcome(o, d, slow)
 	if mutant.CountStale {
 		w = b.view.Load().win
 	}
-	if v := b.view.Load(); o != engine.Ignore && w != nil && v.win == w && v.mode == modeAdmit {
-		if w.record(now, o == engine.Failure, slow) && w.latch.Load() == nil {
-			if c := w.counts(now); b.s.Evaluate(c).Reason != engine.ReasonNone {
-				w.shut(c)
-			}
+	if v := b.view.Load(); o == engine.Ignore || w == nil || v.win != w || v.mode != modeAdmit {
+		b.countOutcome(o, d, slow) // stale or ignored: lifetime counters only
+	} else if w.record(now, o == engine.Failure, slow, d) && w.latch.Load() == nil {
+		if c := w.counts(now); b.s.Evaluate(c).Reason != engine.ReasonNone {
+			w.shut(c)
 		}
 	}
 	b.em.emitCall(callKind(o), d)

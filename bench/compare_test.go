@@ -516,6 +516,113 @@ func BenchmarkChurn(b *testing.B) {
 	})
 }
 
+// ---- Half-open rejection ---------------------------------------------------
+
+// halfOpenImpls are the implementations with a probe limit that a caller
+// can fill: one probe slot, held for the whole benchmark.
+var halfOpenImpls = []string{implActor, implMutex, implGB, implGBTwoStep, implFSPermit}
+
+// halfOpenGoroutines are the goroutine counts of BenchmarkHalfOpenReject.
+var halfOpenGoroutines = []int{2, 8, 32, 128}
+
+// fillProbes trips t, waits until it is half-open, and takes every probe
+// slot; the returned func gives them back.
+func (t *target) fillProbes(b *testing.B) (release func()) {
+	b.Helper()
+	if err := t.call(true); err != errWork {
+		b.Fatalf("failing call: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			b.Fatal("no probe slot after the trip")
+		}
+		switch {
+		case t.actor != nil || t.mutex != nil:
+			var c breaker.Circuit = t.mutex
+			if t.actor != nil {
+				c = t.actor
+			}
+			if c.State() != breaker.HalfOpen {
+				runtime.Gosched()
+				continue
+			}
+			p, err := c.Acquire(context.Background())
+			if err != nil {
+				b.Fatalf("probe: %v", err)
+			}
+			return p.Success
+		case t.gb != nil:
+			held, done := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(done)
+				t.gb.Execute(func() (struct{}, error) { <-held; return struct{}{}, nil })
+			}()
+			for t.gb.State() != gobreaker.StateHalfOpen || t.gb.Counts().Requests == 0 {
+				runtime.Gosched()
+				if time.Now().After(deadline) {
+					b.Fatal("gobreaker: no probe in flight")
+				}
+			}
+			return func() { close(held); <-done }
+		case t.gb2 != nil:
+			done, err := t.gb2.Allow()
+			if err != nil {
+				runtime.Gosched()
+				continue
+			}
+			return func() { done(nil) }
+		default:
+			n := 0
+			for t.fs.TryAcquirePermit() {
+				n++
+			}
+			if n == 0 {
+				runtime.Gosched()
+				continue
+			}
+			return func() {
+				for range n {
+					t.fs.RecordSuccess()
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkHalfOpenReject: a half-open breaker whose one probe slot is
+// held; g goroutines call it and every call must be rejected
+// (ErrTooManyProbes, gobreaker's ErrTooManyRequests, failsafe-go's
+// refused permit). DESIGN §7: at least as fast as gobreaker, 0 allocs.
+func BenchmarkHalfOpenReject(b *testing.B) {
+	for _, impl := range halfOpenImpls {
+		b.Run("impl="+impl, func(b *testing.B) {
+			for _, g := range halfOpenGoroutines {
+				b.Run(fmt.Sprintf("g=%d", g), func(b *testing.B) {
+					t := newTarget(b, impl, churn)
+					release := t.fillProbes(b)
+					defer release()
+					var admitted atomic.Int64
+					b.SetParallelism(max(g/runtime.GOMAXPROCS(0), 1))
+					b.ReportAllocs()
+					b.ResetTimer()
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							if err := t.call(false); !t.rejection(err) {
+								admitted.Add(1)
+							}
+						}
+					})
+					b.StopTimer()
+					if n := admitted.Load(); n != 0 {
+						b.Fatalf("%d calls admitted with every probe slot held", n)
+					}
+				})
+			}
+		})
+	}
+}
+
 // ---- Baselines -------------------------------------------------------------
 
 // paddedCell is one cache line holding one counter.

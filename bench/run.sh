@@ -30,7 +30,7 @@ BENCHSTAT="$GO run golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
 
 IMPLS=(actor actor-exec mutex gobreaker gobreaker-twostep failsafe-permit failsafe-exec)
 ROOT_BENCH='^Benchmark(AcquireSuccess|AcquireSuccessParallel|AcquireSuccessSlowTime|AcquireSuccessSlowTimeParallel|OpenRejection|OpenRejectionParallel)$'
-TRIP_BENCH='^BenchmarkTripLatency$'
+TRIP_BENCH='^BenchmarkTripLatency(Busy)?$'
 
 mkdir -p results/.bin
 bin=results/.bin
