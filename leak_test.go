@@ -218,14 +218,14 @@ func TestLeakCloseIdempotent(t *testing.T) {
 			if tripped {
 				trip(t, c)
 			}
-			start := make(chan struct{})
+			bar := newSpinBarrier(8)
 			var wg sync.WaitGroup
 			var notStopped atomic.Int64
 			wg.Add(8)
 			for range 8 {
 				go func() {
 					defer wg.Done()
-					<-start
+					bar.wait()
 					if err := c.Close(); err != nil {
 						t.Errorf("concurrent Close: %v", err)
 					}
@@ -236,7 +236,6 @@ func TestLeakCloseIdempotent(t *testing.T) {
 					}
 				}()
 			}
-			close(start)
 			waitFor(t, "8 concurrent Closes", 5*time.Second, wg.Wait)
 			if n := notStopped.Load(); n != 0 {
 				t.Errorf("tripped=%v: %d of 8 Acquires made right after a concurrent Close returned did not return ErrStopped",

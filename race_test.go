@@ -20,6 +20,11 @@ package breaker
 //     and after the breaker closed again, change nothing (Polly #216/#223).
 //   - TestRaceTripLatencyBusyCaller: a caller that never yields the CPU
 //     still sees the trip within a few calls (DESIGN.md: "within 50 µs").
+//   - TestRaceGetOrCreateOneBreakerPerName: concurrent GetOrCreate of one
+//     name, on many fresh supervisors, makes exactly one breaker.
+//
+// Goroutines meant to race start on a spinBarrier, not on a closed
+// channel, so that they overlap on two cores too.
 //
 // The default run is short. BREAKER_STRESS=1 (or true) multiplies durations
 // and iteration counts by 20, BREAKER_STRESS=N (N ≥ 2) by N, and the flag
@@ -82,6 +87,42 @@ func (b *spinBarrier) wait() {
 	b.arrived.Add(1)
 	for b.arrived.Load() < b.n {
 		runtime.Gosched()
+	}
+}
+
+// GetOrCreate under concurrent callers of one name creates exactly one
+// breaker (DESIGN §5): every caller gets the same *Breaker, which is the
+// one Get returns, and no other actor is left running. A missing re-check
+// under the supervisor's lock lets two callers that both missed the
+// lock-free lookup create one each, but only if they really overlap: the
+// racers start on a spin barrier, and the race is run on many fresh
+// supervisors, so the test fails on every run, not on some.
+func TestRaceGetOrCreateOneBreakerPerName(t *testing.T) {
+	rounds := 300 * stressScale()
+	racers := max(4, 2*runtime.GOMAXPROCS(0))
+	mk := clock.NewMock()
+	for round := range rounds {
+		s := NewSupervisor(WithClock(mk))
+		bar := newSpinBarrier(racers)
+		got := make([]*Breaker, racers)
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				bar.wait()
+				got[i], errs[i] = s.GetOrCreate("same", DefaultConfig())
+			})
+		}
+		wg.Wait()
+		one, _ := s.Get("same")
+		for i := range racers {
+			if errs[i] != nil || got[i] != one {
+				s.Close()
+				t.Fatalf("round %d: caller %d got %p, %v; Get returns %p: more than one breaker for one name",
+					round, i, got[i], errs[i], one)
+			}
+		}
+		s.Close()
 	}
 }
 
@@ -810,7 +851,7 @@ func runStorm(t *testing.T, im impl, idle time.Duration, epochs int) {
 			t.Fatalf("epoch %d: state %v before the storm", e, s)
 		}
 		var (
-			start  = make(chan struct{})
+			bar    = newSpinBarrier(goroutines)
 			wg     sync.WaitGroup
 			mu     sync.Mutex
 			untils = map[time.Time]int{}
@@ -820,7 +861,7 @@ func runStorm(t *testing.T, im impl, idle time.Duration, epochs int) {
 			go func() {
 				defer wg.Done()
 				rng := rand.New(rand.NewPCG(seed, uint64(e*goroutines+g)))
-				<-start
+				bar.wait()
 				giveUp := time.Now().Add(10 * time.Second)
 				rejected := 0
 				for rejected <= afterReject {
@@ -860,7 +901,6 @@ func runStorm(t *testing.T, im impl, idle time.Duration, epochs int) {
 				}
 			}()
 		}
-		close(start)
 		waitFor(t, "the storm", 30*time.Second, wg.Wait)
 		settle(c)
 
@@ -955,13 +995,13 @@ func runStaleOutcomes(t *testing.T, im impl) {
 	probe1, probe2 := acquire("probe"), acquire("probe")
 
 	reportAll := func(batch *[stale]Permit) {
-		start := make(chan struct{})
+		bar := newSpinBarrier(stale)
 		var wg sync.WaitGroup
 		wg.Add(stale)
 		for i := range stale {
 			go func() {
 				defer wg.Done()
-				<-start
+				bar.wait()
 				out := errBoom
 				if i%4 == 1 {
 					out = nil
@@ -971,7 +1011,6 @@ func runStaleOutcomes(t *testing.T, im impl) {
 				oc.report(batch[i], out, i%8 < 4)
 			}()
 		}
-		close(start)
 		waitFor(t, "stale reports", 10*time.Second, wg.Wait)
 		settle(c)
 	}

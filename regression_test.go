@@ -140,7 +140,7 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 			// The late Closed-era calls finish, all at once, while the
 			// probes are in flight.
 			var s, f, ig uint64
-			start := make(chan struct{})
+			bar := newSpinBarrier(len(lateCalls))
 			for i, p := range lateCalls {
 				switch i % 3 {
 				case 0:
@@ -151,7 +151,7 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 					ig++
 				}
 				wg.Go(func() {
-					<-start
+					bar.wait()
 					switch i % 3 {
 					case 0:
 						p.Failure()
@@ -162,7 +162,6 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 					}
 				})
 			}
-			close(start)
 			waitFor(t, "the late reports", 5*time.Second, wg.Wait)
 			settle(c)
 			m := c.Metrics()
@@ -445,19 +444,18 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 }
 
 // regConcurrently runs f(0..n-1) in n goroutines released together by a
-// latch and waits for them, failing the test with every goroutine's stack
-// after 5 s.
+// spin barrier and waits for them, failing the test with every goroutine's
+// stack after 5 s.
 func regConcurrently(t *testing.T, n int, f func(i int)) {
 	t.Helper()
-	start := make(chan struct{})
+	bar := newSpinBarrier(n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			<-start
+			bar.wait()
 			f(i)
 		})
 	}
-	close(start)
 	waitFor(t, "the latched goroutines", 5*time.Second, wg.Wait)
 }
 

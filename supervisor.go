@@ -165,8 +165,8 @@ func (s *Supervisor) Remove(name string) bool {
 // subscribers (in Seq order, so a subscriber's first event of it may have
 // a Seq above 1), ActorRestarted included: its actor restarts itself from
 // its last published state if it ever panics, as every breaker's does.
-// Its own configuration and options are kept; the supervisor's options
-// apply only to breakers it creates.
+// Its own configuration and options are kept: the supervisor's options
+// (its clock, store, observer) apply only to breakers it creates.
 //
 // Register returns an error matching ErrExists if the supervisor already
 // has a breaker of that name (b itself included), ErrStopped after Close,

@@ -192,14 +192,14 @@ func TestSupervisorGetOrCreateConcurrentOneBreakerPerName(t *testing.T) {
 	names := []string{"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"}
 
 	var (
-		start = make(chan struct{})
-		wg    sync.WaitGroup
-		got   [goroutines]*Breaker
-		errs  [goroutines]error
+		bar  = newSpinBarrier(goroutines) // see TestRaceGetOrCreateOneBreakerPerName
+		wg   sync.WaitGroup
+		got  [goroutines]*Breaker
+		errs [goroutines]error
 	)
 	for i := range goroutines {
 		wg.Go(func() {
-			<-start
+			bar.wait()
 			// Half the goroutines race on one name; the rest spread over
 			// eight, each name also contended by many.
 			name := "same"
@@ -209,7 +209,6 @@ func TestSupervisorGetOrCreateConcurrentOneBreakerPerName(t *testing.T) {
 			got[i], errs[i] = s.GetOrCreate(name, svConfig())
 		})
 	}
-	close(start)
 	wg.Wait()
 
 	byName := map[string]*Breaker{}
