@@ -228,10 +228,15 @@ func (e *emitter) emitCallEvent(k events.Kind, d time.Duration) {
 	e.emit(events.Event{Kind: k, Duration: d})
 }
 
-// emitTransition publishes a StateChanged event for tr.
+// emitTransition publishes a StateChanged event for tr; a transition to
+// Open carries its open deadline in Until.
 func (e *emitter) emitTransition(tr engine.Transition) {
-	e.emit(events.Event{Kind: events.StateChanged, Time: tr.At, From: tr.From, To: tr.To,
-		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count, Origin: tr.Origin})
+	ev := events.Event{Kind: events.StateChanged, Time: tr.At, From: tr.From, To: tr.To,
+		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count, Origin: tr.Origin}
+	if tr.To == engine.Open {
+		ev.Until = tr.Deadline
+	}
+	e.emit(ev)
 }
 
 // subscribe adds a subscriber to the breaker's own hub.
