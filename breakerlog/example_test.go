@@ -13,7 +13,13 @@ import (
 func Example() {
 	s := breaker.NewSupervisor()
 	defer s.Close()
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: dropTime}))
+	noTime := func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	stop := breakerlog.Attach(s, logger)
 
 	b, _ := s.GetOrCreate("payments", breaker.DefaultConfig())
