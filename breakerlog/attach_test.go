@@ -61,9 +61,9 @@ func TestAttachLogsTransitions(t *testing.T) {
 		`{"time":"2026-12-01T12:00:10Z","level":"WARN","msg":"circuit breaker disabled","breaker":"payments","seq":5,"kind":"state-changed","from":"forced-open","to":"disabled","reason":"manual"}`,
 		`{"time":"2026-12-01T12:00:10Z","level":"INFO","msg":"circuit breaker closed","breaker":"payments","seq":6,"kind":"state-changed","from":"disabled","to":"closed","reason":"manual"}`,
 	}
-	got := w.waitLines(t, len(want))
+	w.waitLines(t, len(want))
 	stop() // nothing more can come: the lines are final
-	got = w.all()
+	got := w.all()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
