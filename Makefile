@@ -24,7 +24,7 @@ STRESS      ?= 20
 
 # Nested modules with their own go.mod, tested and linted like the root.
 # bench/ is linted but its tests are the benchmarks (make bench).
-MODULES     ?= breakerredis
+MODULES     ?= breakerredis breakerotel
 
 .PHONY: test bench bench-report bench-profile lint fuzz cover demo stress mutation
 

@@ -36,7 +36,7 @@ func ExampleNewObserver() {
 	for _, e := range s.Events() {
 		fmt.Println("event:", e.Name)
 		for _, kv := range e.Attributes {
-			fmt.Printf("  %s = %s\n", kv.Key, kv.Value.Emit())
+			fmt.Printf("  %s = %s\n", kv.Key, kv.Value.String())
 		}
 	}
 	fmt.Println("status:", s.Status().Code)
