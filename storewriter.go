@@ -365,8 +365,9 @@ func (w *storeWriter) saveDirty(final bool) bool {
 		rec := w.record(name, p, sl.seenGen)
 		w.mu.Unlock()
 
-		ctx, cancel := w.clk.WithTimeout(w.ctx, storeCallTimeout)
+		ctx, cancel := w.callContext(w.ctx)
 		got, err := callSave(ctx, w.st, rec)
+		err = timedOut(ctx, err)
 		cancel()
 		if err != nil {
 			w.failed(name, fmt.Errorf("breaker: saving %q to the state store: %w", name, err), err, !final)
@@ -481,8 +482,9 @@ func (w *storeWriter) watch(ctx context.Context, sh SharedStore) {
 				return
 			case <-t.C:
 			}
-			lctx, cancel := w.clk.WithTimeout(ctx, storeCallTimeout)
+			lctx, cancel := w.callContext(ctx)
 			recs, err := callLoad(lctx, sh)
+			err = timedOut(lctx, err)
 			cancel()
 			if err == nil {
 				w.recovered()
@@ -538,6 +540,32 @@ func (w *storeWriter) shutdown() {
 	case <-finished:
 	case <-grace.C:
 	}
+}
+
+// errStoreTimeout is the cause of a store call's context ending because
+// the store did not answer in time.
+var errStoreTimeout = fmt.Errorf("no answer within %v: %w", storeCallTimeout, context.DeadlineExceeded)
+
+// callContext returns the context for one store call: parent, cancelled
+// after storeCallTimeout on the supervisor's clock (with the cause
+// errStoreTimeout). It is built on the clock's AfterFunc rather than a
+// deadline context so that a mock clock drives it.
+func (w *storeWriter) callContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	t := w.clk.AfterFunc(storeCallTimeout, func() { cancel(errStoreTimeout) })
+	return ctx, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
+}
+
+// timedOut adds why ctx ended to err, if it ended because the store took
+// too long.
+func timedOut(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errStoreTimeout) && !errors.Is(err, errStoreTimeout) {
+		return fmt.Errorf("%w (%w)", err, errStoreTimeout)
+	}
+	return err
 }
 
 // callLoad, callSave and callWatch call the store, turning a panic in it

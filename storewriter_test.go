@@ -558,3 +558,24 @@ func TestAdoptBothDrivers(t *testing.T) {
 		}
 	})
 }
+
+func TestStoreSaveTimesOut(t *testing.T) {
+	mk := clock.NewMock()
+	st := newMemStore()
+	entry := make(chan struct{}, 64)
+	st.set(func(st *memStore) { st.hang, st.saveEntry = true, entry })
+	s := newStoreSupervisor(t, st, mk, "a")
+	sub := s.Subscribe(events.WithKinds(events.StoreFailed))
+	defer sub.Close()
+	b := mustGet(t, s, "payments")
+	failOnce(t, b)
+	<-entry // the writer waits in Save
+	mk.Add(storeCallTimeout)
+	ev := nextEvent(t, sub)
+	if ev.Breaker != "payments" || !errors.Is(ev.Err, context.DeadlineExceeded) && !errors.Is(ev.Err, context.Canceled) {
+		t.Fatalf("event %+v", ev)
+	}
+	if err := s.StoreErr(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("StoreErr = %v, want a timeout", err)
+	}
+}
