@@ -92,7 +92,11 @@ func WithClassifier(classify func(*http.Response, error) Outcome) TransportOptio
 // instead of returning the rejection. The request body is already closed
 // when fallback runs. A response without a Body gets http.NoBody, and one
 // without a Request gets req; if fallback returns neither a response nor
-// an error, the rejection is returned. The function must be safe for
+// an error (or returns the rejection it was given), the rejection is
+// returned. A fallback that answers (a response, or an error of its own)
+// is counted in the key's breaker Metrics.Fallbacks (and so in
+// circuitbreaker_fallbacks_total), as breaker.ExecuteWithFallback counts
+// its own; one that declines is not. The function must be safe for
 // concurrent use.
 func WithFallback(fallback func(req *http.Request, rejection error) (*http.Response, error)) TransportOption {
 	return transportOption(func(o *transportOptions) { o.fallback = fallback })

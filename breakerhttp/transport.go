@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,9 @@ func DefaultKey(req *http.Request) string {
 // DefaultClassifier is the default judgement of a round trip:
 //
 //   - an error caused by the request's context being cancelled
-//     (context.Canceled: the caller gave up) is ignored;
+//     (context.Canceled: the caller gave up) is ignored (the Transport
+//     also ignores, before calling any classifier, every error of a
+//     request whose context the caller cancelled, with any cause);
 //   - any other error (a connection failure, a timeout, including a
 //     context deadline) is a failure;
 //   - a 5xx response and 429 Too Many Requests are failures;
@@ -123,7 +126,14 @@ func (e *RejectedError) Unwrap() error { return e.Err }
 //     returns, that is when the response headers have arrived, without
 //     waiting for the body to be read: DefaultClassifier counts errors,
 //     5xx and 429 as failures and the rest as successes, and ignores a
-//     cancelled request (WithClassifier changes this). A call's duration,
+//     cancelled request (WithClassifier changes this). A request whose
+//     context the caller cancelled is ignored before any classifier
+//     runs, whatever error the round trip returned: net/http returns
+//     the cancellation's cause (context.WithCancelCause, as
+//     errgroup.WithContext uses), and siblings cancelled because one
+//     request failed say nothing about the server. A context that ran
+//     past its deadline is left to the classifier (a failure by
+//     default). A call's duration,
 //     for slow-call detection, is therefore its time to response headers.
 //     A panic in the next RoundTripper counts as a failure and goes on.
 //  4. Returns the response (or error) unchanged. Failure responses are
@@ -138,7 +148,7 @@ func (e *RejectedError) Unwrap() error { return e.Err }
 // that time has passed (capped by WithMaxRetryAfter, by default the
 // Config's MaxOpenTimeout), requests to the key are not sent and fail with
 // a *RejectedError wrapping ErrRetryAfter, with Until set to the end of
-// the hold. A later Retry-After extends the hold, never shortens it. Held
+// the hold (a hold past the year 2262 ends then). A later Retry-After extends the hold, never shortens it. Held
 // requests are not breaker calls: they are neither admitted nor counted in
 // the breaker's Metrics, and use no half-open probe slot. So a breaker
 // whose probe got a 503 with Retry-After: 120 stays closed to traffic for
@@ -220,7 +230,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if until, held := t.held(key); held {
 		closeBody(req)
-		return t.reject(req, &RejectedError{Key: key, Until: until, Err: ErrRetryAfter})
+		return t.reject(b, req, &RejectedError{Key: key, Until: until, Err: ErrRetryAfter})
 	}
 	p, err := b.Acquire(req.Context())
 	if err != nil {
@@ -228,9 +238,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var oe *breaker.OpenError
 		switch {
 		case errors.As(err, &oe):
-			return t.reject(req, &RejectedError{Key: key, Until: oe.Until, Err: err})
+			return t.reject(b, req, &RejectedError{Key: key, Until: oe.Until, Err: err})
 		case errors.Is(err, breaker.ErrTooManyProbes):
-			return t.reject(req, &RejectedError{Key: key, Err: err})
+			return t.reject(b, req, &RejectedError{Key: key, Err: err})
 		}
 		return nil, err // breaker.ErrStopped, or the context's error
 	}
@@ -275,21 +285,32 @@ func (t *Transport) send(p breaker.Permit, req *http.Request) (resp *http.Respon
 	if resp == nil && err == nil {
 		err = fmt.Errorf("breakerhttp: %T returned a nil response and a nil error", t.next)
 	}
-	o := t.classify(resp, err)
+	o := Ignore
+	if err == nil || !cancelled(req.Context()) {
+		o = t.classify(resp, err)
+	}
 	resolved = true
 	report(p, o)
 	return resp, err
 }
 
-// reject answers a request that was not sent.
-func (t *Transport) reject(req *http.Request, rej *RejectedError) (*http.Response, error) {
+// cancelled reports whether ctx was cancelled by the caller (not ended by
+// its deadline), whatever cause it was cancelled with.
+func cancelled(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
+}
+
+// reject answers a request that was not sent, with the fallback if there
+// is one and it answers; an answer is counted in b's Metrics.Fallbacks.
+func (t *Transport) reject(b *breaker.Breaker, req *http.Request, rej *RejectedError) (*http.Response, error) {
 	if t.fallback == nil {
 		return nil, rej
 	}
 	resp, err := t.fallback(req, rej)
-	if resp == nil && err == nil {
+	if resp == nil && (err == nil || err == error(rej)) {
 		return nil, rej // the fallback had nothing to offer
 	}
+	b.RecordFallback()
 	if resp != nil {
 		if resp.Body == nil {
 			resp.Body = http.NoBody
@@ -324,7 +345,10 @@ func (t *Transport) held(key string) (time.Time, bool) {
 func (t *Transport) hold(key string, until time.Time) {
 	v, _ := t.holds.LoadOrStore(key, new(atomic.Int64))
 	end := v.(*atomic.Int64)
-	n := until.UnixNano()
+	n := int64(math.MaxInt64) // until is past 2262, where UnixNano wraps
+	if until.Before(maxHoldEnd) {
+		n = until.UnixNano()
+	}
 	for {
 		cur := end.Load()
 		if cur >= n || end.CompareAndSwap(cur, n) {
@@ -332,6 +356,10 @@ func (t *Transport) hold(key string, until time.Time) {
 		}
 	}
 }
+
+// maxHoldEnd is the latest hold end that Unix nanoseconds can hold (in
+// 2262); a later one is clamped to it.
+var maxHoldEnd = time.Unix(0, math.MaxInt64)
 
 // RetryAfterUntil returns when the hold that a server's Retry-After put on
 // key ends, and whether one is pending.
