@@ -26,7 +26,11 @@
 //	circuitbreaker_timeouts_total{name}         counter
 //
 // The state label takes the values of breaker.State.String: closed, open,
-// half-open, forced-open and disabled.
+// half-open, forced-open and disabled. The name label is the breaker's
+// name; a name that is not valid UTF-8 (which Prometheus refuses, failing
+// the whole scrape) is exported with each invalid byte sequence replaced
+// by U+FFFD, and a suffix " (2)", " (3)"… if another breaker already has
+// that label, so every breaker stays one distinct series.
 //
 // Units. Durations are in seconds. The two rates are percentages, as
 // resilience4j reports them, not the 0–1 ratios of breaker.Metrics. Like
@@ -58,6 +62,10 @@
 package prom
 
 import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/breakerlabs/breaker"
@@ -185,18 +193,50 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect reads every breaker the supervisor has now and sends its
 // metrics. A breaker removed since the last scrape is simply not there.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	for _, name := range c.s.Names() {
+	names := c.s.Names()
+	labels := labelValues(names)
+	for _, name := range names {
 		b, ok := c.s.Get(name)
 		if !ok {
 			continue // removed since Names
 		}
-		c.collect(ch, b)
+		c.collect(ch, b, labels[name])
 	}
 }
 
-func (c *collector) collect(ch chan<- prometheus.Metric, b *breaker.Breaker) {
+// labelValues maps each breaker name to its name label: the name itself
+// if it is valid UTF-8 (Prometheus refuses anything else, and one bad
+// label value fails the whole scrape), otherwise the name with each
+// invalid byte sequence replaced by U+FFFD, followed by " (2)", " (3)"…
+// if a name already has that label. Valid names are placed first, so
+// they always keep their own label; names are sorted, so the mapping is
+// the same on every scrape.
+func labelValues(names []string) map[string]string {
+	labels := make(map[string]string, len(names))
+	taken := make(map[string]bool, len(names))
+	for _, n := range names {
+		if utf8.ValidString(n) {
+			labels[n] = n
+			taken[n] = true
+		}
+	}
+	for _, n := range names {
+		if utf8.ValidString(n) {
+			continue
+		}
+		base := strings.ToValidUTF8(n, "\uFFFD")
+		l := base
+		for i := 2; taken[l]; i++ {
+			l = base + " (" + strconv.Itoa(i) + ")"
+		}
+		labels[n] = l
+		taken[l] = true
+	}
+	return labels
+}
+
+func (c *collector) collect(ch chan<- prometheus.Metric, b *breaker.Breaker, name string) {
 	m := b.Metrics()
-	name := m.Name
 	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, lv...)...)
 	}
