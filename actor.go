@@ -125,7 +125,8 @@ func (b *Breaker) Disable() { b.send(message{kind: msgCommand, cmd: cmdDisable},
 // Metrics returns a snapshot of the breaker. It goes through the actor, so
 // it reflects every outcome the calling goroutine reported before it; it
 // never changes the state. After Close it returns the last published state
-// with the lifetime counters.
+// with the lifetime counters, and no probes in flight (a stopped breaker
+// takes no probe reports), as MutexBreaker does.
 func (b *Breaker) Metrics() Metrics {
 	var m Metrics
 	if !b.send(message{kind: msgMetrics, out: &m}, true) {

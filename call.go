@@ -12,6 +12,9 @@ import (
 // its context, and reports the outcome exactly once on every path. See
 // Execute for the details.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	if fn == nil {
+		return errNilFn
+	}
 	_, err := Execute(ctx, b, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, fn(ctx)
 	})
@@ -31,7 +34,9 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error 
 //   - A panic in fn is reported as a failure and re-panicked; a
 //     runtime.Goexit in fn (t.FailNow, say) reports the call as ignored.
 //     Either way the permit is resolved, so a half-open probe slot is
-//     never leaked.
+//     never leaked. So does a panic in Config.IsFailure (a failure).
+//   - A nil c (or a nil *Breaker or *MutexBreaker in it) or a nil fn is a
+//     programming error, returned as an error without acquiring anything.
 //
 // Execute is safe for concurrent use.
 func Execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T, error)) (T, error) {
@@ -43,6 +48,9 @@ func Execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T,
 // opposed to fn returning an error that happens to wrap a rejection).
 func execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T, error)) (_ T, rejected bool, _ error) {
 	var zero T
+	if err := checkCall(c, fn == nil); err != nil {
+		return zero, false, err
+	}
 	p, err := c.Acquire(ctx)
 	if err != nil {
 		return zero, isRejection(err), err
@@ -93,18 +101,50 @@ func execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T,
 // (Open, ForcedOpen, too many probes) it returns fallback(ctx, rejection)
 // instead, and counts the fallback in Metrics.Fallbacks (and a
 // FallbackUsed event). Errors from fn itself are returned as Execute
-// returns them, without the fallback; so is ErrStopped.
+// returns them, without the fallback; so is ErrStopped. A nil fallback
+// returns the rejection, uncounted.
+//
+// Unlike failsafe-go's and resilience4j's fallbacks, this one runs only
+// when the breaker refuses the call, never when fn fails or panics: the
+// breaker decides admission, and what to do with fn's own error is the
+// caller's business (handle it after ExecuteWithFallback returns).
 func ExecuteWithFallback[T any](ctx context.Context, c Circuit,
 	fn func(context.Context) (T, error),
 	fallback func(context.Context, error) (T, error)) (T, error) {
 	v, rejected, err := execute(ctx, c, fn)
-	if !rejected {
+	if !rejected || fallback == nil {
 		return v, err
 	}
 	if in, ok := c.(internal); ok {
 		in.core().RecordFallback()
 	}
 	return fallback(ctx, err)
+}
+
+var (
+	errNilCircuit = errors.New("breaker: Execute with a nil Circuit")
+	errNilFn      = errors.New("breaker: Execute or Do with a nil fn")
+)
+
+// checkCall returns the error of a call that cannot be made: c is nil
+// (or holds a nil breaker), or fn is.
+func checkCall(c Circuit, nilFn bool) error {
+	switch c := c.(type) {
+	case nil:
+		return errNilCircuit
+	case *Breaker:
+		if c == nil {
+			return errNilCircuit
+		}
+	case *MutexBreaker:
+		if c == nil {
+			return errNilCircuit
+		}
+	}
+	if nilFn {
+		return errNilFn
+	}
+	return nil
 }
 
 // isRejection reports whether err is a breaker's refusal to admit a call.

@@ -200,7 +200,9 @@ func (b *MutexBreaker) State() State {
 	return b.m.State()
 }
 
-// Metrics returns a snapshot, after applying any due timeout.
+// Metrics returns a snapshot, after applying any due timeout. After Close
+// it returns the last state with the lifetime counters, and no probes in
+// flight.
 func (b *MutexBreaker) Metrics() Metrics {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -209,7 +211,10 @@ func (b *MutexBreaker) Metrics() Metrics {
 		b.advance(now)
 	}
 	st := b.m.State()
-	m := Metrics{Name: b.name, State: st, Since: b.m.Since(), HalfOpenInFlight: b.m.InFlight()}
+	m := Metrics{Name: b.name, State: st, Since: b.m.Since()}
+	if !b.stopped {
+		m.HalfOpenInFlight = b.m.InFlight() // a stopped breaker takes no probe reports: 0, as the actor's
+	}
 	if st == Open {
 		m.OpenUntil = b.m.Deadline()
 	}

@@ -1512,3 +1512,189 @@ func TestRegressionFailedConstructorLeavesNoGoroutine(t *testing.T) {
 		t.Fatalf("coarse clock references %d after a failed New; want %d", got, before)
 	}
 }
+
+// TestRegressionMisuseGetsAClearError: Execute, ExecuteWithFallback and Do
+// with a nil Circuit (or a nil *Breaker in one) or a nil fn died of a nil
+// pointer dereference. They now return an error saying what is nil, and a
+// nil fn takes no permit.
+func TestRegressionMisuseGetsAClearError(t *testing.T) {
+	ctx := context.Background()
+	fn := func(context.Context) (int, error) { return 1, nil }
+	fallback := func(context.Context, error) (int, error) { return 2, nil }
+	for name, c := range map[string]Circuit{"nil": nil, "nil *Breaker": (*Breaker)(nil), "nil *MutexBreaker": (*MutexBreaker)(nil)} {
+		var err error
+		if r := regRecover(func() { _, err = Execute(ctx, c, fn) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil Circuit") {
+			t.Errorf("Execute with a %s Circuit: panic %v, error %v; want an error naming the nil Circuit", name, r, err)
+		}
+		if r := regRecover(func() { _, err = ExecuteWithFallback(ctx, c, fn, fallback) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil Circuit") {
+			t.Errorf("ExecuteWithFallback with a %s Circuit: panic %v, error %v; want an error naming the nil Circuit", name, r, err)
+		}
+	}
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, _ := newMocked(t, im, regConfig(nil))
+		var err error
+		if r := regRecover(func() { _, err = Execute[int](ctx, c, nil) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil fn") {
+			t.Errorf("Execute with a nil fn: panic %v, error %v; want an error naming the nil fn", r, err)
+		}
+		if b, ok := c.(*Breaker); ok {
+			if r := regRecover(func() { err = b.Do(ctx, nil) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil fn") {
+				t.Errorf("Do with a nil fn: panic %v, error %v; want an error naming the nil fn", r, err)
+			}
+		}
+		if m := c.Metrics(); regLifetime(m) != 0 || m.Rejected != 0 {
+			t.Errorf("a call refused for a nil fn was counted: %+v", m)
+		}
+		// A nil fallback: the rejection is returned as it is.
+		c.ForceOpen()
+		if r := regRecover(func() { _, err = ExecuteWithFallback(ctx, c, fn, nil) }); r != nil || !errors.Is(err, ErrOpen) {
+			t.Errorf("ExecuteWithFallback with a nil fallback: panic %v, error %v; want the rejection", r, err)
+		}
+	})
+}
+
+// TestRegressionZeroSupervisorUsable: the zero Supervisor (a struct field,
+// new(Supervisor)) died of a nil pointer dereference on first use. It is
+// now an empty supervisor, as NewSupervisor() returns.
+func TestRegressionZeroSupervisorUsable(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var holder struct{ s Supervisor }
+	for name, s := range map[string]*Supervisor{"new": new(Supervisor), "field": &holder.s} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			var b *Breaker
+			if r := regRecover(func() {
+				all := s.Subscribe(events.WithKinds(events.StateChanged))
+				b, err = s.GetOrCreate("zero", regConfig(nil))
+				if err != nil {
+					return
+				}
+				b.ForceOpen()
+				select {
+				case e := <-all.C():
+					if e.Breaker != "zero" || e.To != ForcedOpen {
+						t.Errorf("event %+v; want zero's move to forced-open", e)
+					}
+				case <-time.After(5 * time.Second):
+					t.Error("the zero supervisor's subscription saw no event")
+				}
+				if names := s.Names(); !slices.Equal(names, []string{"zero"}) {
+					t.Errorf("Names() = %q", names)
+				}
+				s.ResetAll()
+				if ms := s.Metrics(); len(ms) != 1 || ms[0].State != Closed {
+					t.Errorf("Metrics() = %+v", ms)
+				}
+				if !s.Remove("zero") {
+					t.Error("Remove(zero) = false")
+				}
+				s.Close()
+				if _, err := s.GetOrCreate("late", regConfig(nil)); !errors.Is(err, ErrStopped) {
+					t.Errorf("GetOrCreate after Close: %v; want ErrStopped", err)
+				}
+			}); r != nil || err != nil {
+				t.Fatalf("the zero Supervisor: panic %v, error %v", r, err)
+			}
+		})
+	}
+}
+
+// TestRegressionCloseWaitsForConcurrentRemove: Supervisor.Close returned
+// while a concurrent Remove was still stopping its breaker, so the
+// removed breaker's actor outlived Close (and goleak after Close could
+// fail). Close now waits for it.
+func TestRegressionCloseWaitsForConcurrentRemove(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var stall atomic.Bool
+	stalled, release := make(chan struct{}), make(chan struct{})
+	hooks := &testHooks{panicOnMessage: func() bool {
+		if stall.Load() {
+			close(stalled)
+			<-release // the actor is busy: its Close cannot finish yet
+		}
+		return false
+	}}
+	s := NewSupervisor(WithClock(clock.NewMock()), withTestHooks(hooks))
+	b := svMust(t, s, "slow", regConfig(nil))
+	stall.Store(true)
+	metricsDone := make(chan struct{})
+	go func() { defer close(metricsDone); b.Metrics() }() // a message the actor stalls on
+	waitFor(t, "the actor to stall", 10*time.Second, func() { <-stalled })
+
+	removed := make(chan struct{})
+	go func() { defer close(removed); s.Remove("slow") }()
+	waitGoroutine(t, "Remove to wait for the stalled actor", "(*Supervisor).Remove")
+
+	closed := make(chan bool, 1)
+	go func() {
+		s.Close()
+		select {
+		case <-b.done:
+			closed <- true
+		default:
+			closed <- false // Close returned while the removed actor was still running
+		}
+	}()
+	// Either Close returns at once (the bug) or it waits; release the
+	// actor once Close is seen waiting, or once it has returned.
+	waitFor(t, "Close to return or wait for the Remove", 10*time.Second, func() {
+		for {
+			if len(closed) > 0 || goroutineWaitingIn("(*Supervisor).Close", "WaitGroup") {
+				return
+			}
+			runtime.Gosched()
+		}
+	})
+	close(release)
+	if ok := <-closed; !ok {
+		t.Error("Supervisor.Close returned while a concurrent Remove was still closing its breaker")
+	}
+	<-removed
+	<-metricsDone
+}
+
+// waitGoroutine waits until some goroutine's stack holds frame.
+func waitGoroutine(t *testing.T, what, frame string) {
+	t.Helper()
+	eventually(t, what, func() bool { return goroutineWaitingIn(frame, "") })
+}
+
+// goroutineWaitingIn reports whether some goroutine's stack holds frame
+// (and also also, if not empty).
+func goroutineWaitingIn(frame, also string) bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, frame) && strings.Contains(g, also) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRegressionHalfOpenInFlightAfterClose: after Close the actor breaker
+// reported 0 half-open probes in flight and the mutex variant the probes
+// it had granted. A stopped breaker takes no more probe reports, so both
+// report 0.
+func TestRegressionHalfOpenInFlightAfterClose(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, regConfig(nil))
+		for range 3 {
+			p, _ := c.Acquire(context.Background())
+			p.Failure()
+		}
+		settle(c)
+		advance(c, mk, regOpen)
+		p, err := c.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := c.Metrics(); m.HalfOpenInFlight != 1 {
+			t.Fatalf("HalfOpenInFlight = %d with one probe out; want 1", m.HalfOpenInFlight)
+		}
+		c.Close()
+		if m := c.Metrics(); m.HalfOpenInFlight != 0 || m.State != HalfOpen {
+			t.Errorf("after Close: %v with %d probes in flight; want half-open (the last state) with 0", m.State, m.HalfOpenInFlight)
+		}
+		p.Success()
+	})
+}

@@ -18,16 +18,19 @@ import (
 // state if it ever panics, announcing it with an ActorRestarted event that
 // the supervisor's subscribers see.
 //
-// The zero Supervisor is not usable; call NewSupervisor or Default. Every
-// method is safe for concurrent use. Looking up an existing breaker takes
+// The zero Supervisor is an empty supervisor with no options, as
+// NewSupervisor() returns, ready to use. Every method is safe for
+// concurrent use. Looking up an existing breaker takes
 // no lock.
 type Supervisor struct {
-	opts     []Option // applied to every breaker, before the supervisor's sink
+	once     sync.Once // runs setup: in NewSupervisor, or on a zero Supervisor's first use (init)
+	opts     []Option  // applied to every breaker, before the supervisor's sink
 	hub      *events.Hub
 	breakers sync.Map // name → *Breaker; written only under mu
 	mu       sync.Mutex
 	closed   atomic.Bool
-	store    *storeWriter // WithStateStore; nil without a store
+	store    *storeWriter   // WithStateStore; nil without a store
+	removing sync.WaitGroup // Removes still closing their breaker; Close waits for them
 }
 
 // NewSupervisor returns an empty supervisor. Its options (WithClock,
@@ -37,13 +40,26 @@ type Supervisor struct {
 // failed load does not fail it: breakers start Closed and StoreErr
 // returns the failure until a save succeeds.
 func NewSupervisor(opts ...Option) *Supervisor {
-	s := &Supervisor{hub: events.NewHub()}
+	s := &Supervisor{}
+	s.once.Do(func() { s.setup(opts) })
+	return s
+}
+
+// setup makes the supervisor's hub and the options its breakers get.
+func (s *Supervisor) setup(opts []Option) {
+	s.hub = events.NewHub()
 	s.opts = append(slices.Clone(opts), withSink(s.hub))
 	if o := buildOptions(opts); o.store != nil {
 		s.store = newStoreWriter(s, o.store, o.instance, o.clock)
 		s.opts = append(s.opts, withSaver(s.store))
 	}
-	return s
+}
+
+// init sets up a zero Supervisor on its first use; afterwards (and for
+// one made by NewSupervisor) it costs one atomic load. Every method that
+// reads hub or opts calls it first.
+func (s *Supervisor) init() {
+	s.once.Do(func() { s.setup(nil) })
 }
 
 var defaultSupervisor = sync.OnceValue(func() *Supervisor { return NewSupervisor() })
@@ -67,6 +83,7 @@ func (s *Supervisor) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 	if v, ok := s.breakers.Load(name); ok && !s.closed.Load() {
 		return v.(*Breaker), nil
 	}
+	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
@@ -150,8 +167,12 @@ func (s *Supervisor) ResetAll() {
 func (s *Supervisor) Remove(name string) bool {
 	s.mu.Lock()
 	v, ok := s.breakers.LoadAndDelete(name)
+	if ok {
+		s.removing.Add(1)
+	}
 	s.mu.Unlock()
 	if ok {
+		defer s.removing.Done()
 		v.(*Breaker).Close()
 	}
 	return ok
@@ -178,6 +199,7 @@ func (s *Supervisor) Register(b *Breaker) error {
 	if b == nil {
 		return errRegisterNil
 	}
+	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
@@ -217,18 +239,21 @@ func (s *Supervisor) Clear() {
 // supervisor, current and future; see package events for the options and
 // guarantees. Close closes it.
 func (s *Supervisor) Subscribe(opts ...events.Option) *events.Subscription {
+	s.init()
 	return s.hub.Subscribe(opts...)
 }
 
-// Close stops every breaker and waits for their actors to exit, then
-// closes the supervisor's subscriptions. Afterwards GetOrCreate and
-// Register return ErrStopped and every breaker's Acquire returns ErrStopped. Close is
+// Close stops every breaker and waits for their actors to exit (those
+// that a concurrent Remove is stopping included), then closes the
+// supervisor's subscriptions. Afterwards GetOrCreate and Register return
+// ErrStopped and every breaker's Acquire returns ErrStopped. Close is
 // idempotent and always returns nil.
 //
 // With a store, Close stops watching it, then saves what is still pending
 // (waiting at most 1 s in all) and stops saving. It does not close the
 // store: whoever opened it closes it.
 func (s *Supervisor) Close() error {
+	s.init()
 	s.mu.Lock()
 	s.closed.Store(true)
 	bs := s.all()
@@ -237,6 +262,7 @@ func (s *Supervisor) Close() error {
 	for _, b := range bs {
 		b.Close()
 	}
+	s.removing.Wait() // a concurrent Remove's breaker is stopped too
 	if s.store != nil {
 		s.store.close()
 	}
