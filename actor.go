@@ -139,7 +139,8 @@ func (b *Breaker) Metrics() Metrics {
 // closes its subscriptions. Later Acquires return ErrStopped. Close waits
 // for any goroutine running the actor to finish, so no goroutine of the
 // breaker outlives it. It is idempotent and safe to call concurrently; it
-// always returns nil.
+// always returns nil. Nothing is emitted for the breaker once Close has
+// returned (reports made later count in the lifetime metrics only).
 func (b *Breaker) Close() error {
 	b.closeOnce.Do(func() {
 		b.closing.Store(true)

@@ -64,6 +64,7 @@ func (b *base) release() {
 	if b.coarse != nil {
 		b.coarse.release()
 	}
+	b.em.stop()
 	b.em.hub.Close()
 }
 
@@ -163,6 +164,16 @@ type emitter struct {
 	hubs atomic.Pointer[[]*events.Hub] // hub, then the sinks; replaced (under mu), never changed
 	mu   sync.Mutex                    // serialises Seq assignment, publication and adding a sink
 	seq  uint64
+	done bool // set by stop: nothing is published afterwards
+}
+
+// stop makes every later emit a no-op: once the breaker's Close has
+// returned, nothing more is published for it (a report or fallback that
+// arrives later only counts). Safe for concurrent use.
+func (e *emitter) stop() {
+	e.mu.Lock()
+	e.done = true
+	e.mu.Unlock()
 }
 
 func (e *emitter) init(name string, clk clock.Clock, sinks []*events.Hub) {
@@ -200,13 +211,18 @@ func (e *emitter) wants(k events.Kind) bool {
 }
 
 // emit stamps ev with the breaker's name, the next Seq and (if unset) the
-// time, and publishes it. Safe for concurrent use.
+// time, and publishes it, unless the breaker is stopped. Safe for
+// concurrent use.
 func (e *emitter) emit(ev events.Event) {
 	ev.Breaker = e.name
 	if ev.Time.IsZero() {
 		ev.Time = e.clk.Now()
 	}
 	e.mu.Lock()
+	if e.done {
+		e.mu.Unlock()
+		return
+	}
 	e.seq++
 	ev.Seq = e.seq
 	for _, h := range *e.hubs.Load() {

@@ -252,7 +252,8 @@ func (b *MutexBreaker) command(c command) {
 }
 
 // Close stops the breaker, after applying any timeout already due: later
-// Acquires return ErrStopped, and its subscriptions are closed. It is idempotent and always returns nil.
+// Acquires return ErrStopped, its subscriptions are closed, and nothing is
+// emitted for it once Close has returned. It is idempotent and always returns nil.
 func (b *MutexBreaker) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -1698,3 +1698,40 @@ func TestRegressionHalfOpenInFlightAfterClose(t *testing.T) {
 		p.Success()
 	})
 }
+
+// TestRegressionNothingEmittedAfterClose: the actor published per-call
+// events for reports made after Close, so a supervisor subscriber saw a
+// removed breaker's events, with Seqs that collide with those of the
+// breaker re-created under the same name. Nothing is emitted for a
+// breaker once its Close (or Remove) has returned.
+func TestRegressionNothingEmittedAfterClose(t *testing.T) {
+	mk := clock.NewMock()
+	s := NewSupervisor(WithClock(mk))
+	defer s.Close()
+	all := s.Subscribe(events.WithBuffer(256), events.WithKinds(events.StateChanged, events.CallSucceeded,
+		events.CallFailed, events.CallIgnored, events.CallRejected, events.FallbackUsed))
+	cfg := regConfig(func(c *Config) { c.HalfOpen.MaxProbes = 2 })
+	b := svMust(t, s, "gone", cfg)
+	closedCall, _ := b.Acquire(context.Background())
+	svFail(t, b, cfg.ConsecutiveFailures)
+	advance(b, mk, regOpen)
+	probe, err := b.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Remove("gone") {
+		t.Fatal("Remove = false")
+	}
+	confDrain(all) // everything up to the Remove
+
+	closedCall.Success() // a Closed-state call that ends after Remove
+	probe.Failure()      // a probe that ends after Remove
+	b.RecordFallback()   // a wrapper's fallback after Remove
+	b.Acquire(context.Background())
+	if evs := confDrain(all); len(evs) != 0 {
+		t.Errorf("events of a removed breaker after Remove returned: %+v", evs)
+	}
+	if m := b.Metrics(); m.Successes != 1 || m.Failures != uint64(cfg.ConsecutiveFailures)+1 {
+		t.Errorf("reports after Remove are not in the lifetime counters: %+v", m)
+	}
+}
