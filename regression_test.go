@@ -1607,7 +1607,7 @@ func TestRegressionCloseWaitsForConcurrentRemove(t *testing.T) {
 	var stall atomic.Bool
 	stalled, release := make(chan struct{}), make(chan struct{})
 	hooks := &testHooks{panicOnMessage: func() bool {
-		if stall.Load() {
+		if stall.CompareAndSwap(true, false) {
 			close(stalled)
 			<-release // the actor is busy: its Close cannot finish yet
 		}
@@ -1627,12 +1627,8 @@ func TestRegressionCloseWaitsForConcurrentRemove(t *testing.T) {
 	closed := make(chan bool, 1)
 	go func() {
 		s.Close()
-		select {
-		case <-b.done:
-			closed <- true
-		default:
-			closed <- false // Close returned while the removed actor was still running
-		}
+		// false: Close returned while the removed breaker was still closing
+		closed <- b.view.Load().mode == modeStopped
 	}()
 	// Either Close returns at once (the bug) or it waits; release the
 	// actor once Close is seen waiting, or once it has returned.
