@@ -377,7 +377,7 @@ func (w *storeWriter) saveDirty(final bool) bool {
 			}
 			return false
 		}
-		w.saved(sl, name, p, got)
+		w.saved(sl, name, p, rec, got)
 	}
 	return ok
 }
@@ -393,19 +393,23 @@ func (w *storeWriter) record(name string, p pendingRecord, seenGen uint64) Recor
 	return r
 }
 
-// saved handles a successful Save of p: the outage, if any, is over; p is
-// no longer pending unless superseded; the store's answer is either this
-// instance's record (remembered for later Closed records) or a newer one
-// of another instance, which is adopted.
-func (w *storeWriter) saved(sl *storeSlot, name string, p pendingRecord, got Record) {
+// saved handles a successful Save of p (as rec): the outage, if any, is
+// over; p is no longer pending unless superseded; the store's answer is
+// either this instance's record (remembered for later Closed records) or a
+// newer one of another instance, which is adopted. This instance's record
+// may come back merged with another instance's open into one period
+// (a SharedStore's merge): a later deadline or a higher attempt is adopted.
+func (w *storeWriter) saved(sl *storeSlot, name string, p pendingRecord, rec, got Record) {
 	w.mu.Lock()
 	w.failing, w.err = false, nil
 	if sl.pending.seq == p.seq {
 		sl.pending = pendingRecord{}
 		delete(w.dirty, name)
 	}
-	var adopt bool
+	var adopt, merged bool
 	if got.Origin == "" || got.Origin == w.instance {
+		merged = got.Name == name && got.State == Open && rec.State == Open &&
+			(got.Remaining > rec.Remaining || got.Attempt > rec.Attempt)
 		sl.acks = append(sl.acks, storeAck{gen: got.Gen, epoch: p.tr.Epoch})
 		if len(sl.acks) > storeAcksKept {
 			sl.acks = slices.Delete(sl.acks, 0, 1)
@@ -417,6 +421,9 @@ func (w *storeWriter) saved(sl *storeSlot, name string, p pendingRecord, got Rec
 	w.mu.Unlock()
 	if adopt {
 		w.receive(got)
+	}
+	if merged {
+		w.deliver(got)
 	}
 }
 

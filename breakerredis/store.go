@@ -104,11 +104,19 @@ func newToken() string {
 	return "breakerredis-" + hex.EncodeToString(b[:])
 }
 
-// call bounds one Redis call by the store's timeout and its lifetime.
-func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(ctx, s.o.timeout)
-	stop := context.AfterFunc(s.ctx, cancel)
-	return ctx, func() { stop(); cancel() }
+// call bounds one Redis call by the store's timeout and its lifetime. The
+// caller's cancellation is honoured, but not its Deadline value: a
+// supervisor driven by a mock clock has deadlines on that clock, which
+// mean nothing to a socket.
+func (s *Store) call(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), s.o.timeout)
+	stopParent := context.AfterFunc(parent, cancel)
+	stopStore := context.AfterFunc(s.ctx, cancel)
+	return ctx, func() {
+		stopParent()
+		stopStore()
+		cancel()
+	}
 }
 
 // Load returns every breaker the namespace holds in a non-Closed state,

@@ -3,6 +3,7 @@ package breakerredis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -12,21 +13,26 @@ import (
 )
 
 // Watch calls apply with every record another instance saves, until ctx is
-// done or the store is closed. It follows the namespace's channel and, on
-// every (re)subscription, reloads the whole hash, so a message lost while
-// the connection was down is made up for; it reloads again every
-// WithAntiEntropy period. A record reaches apply only if its Gen is above
-// every Gen seen for its name (records arrive in Gen order per name; a
-// stale or replayed message changes nothing), it is not this instance's own
-// (an Origin it saved with), and it passes WithQuorum; an Open that has run
-// out is not passed on. After a reload that finds a breaker this instance
-// saved non-Closed missing (Redis restarted empty), Watch saves it again.
+// done, the store is closed or the subscription fails. It subscribes to the
+// namespace's channel and, once subscribed, reloads the whole hash, so a
+// message lost before or between subscriptions is made up for; it reloads
+// again every WithAntiEntropy period. A record reaches apply only if its
+// Gen is above every Gen seen for its name (records arrive in Gen order per
+// name; a stale or replayed message changes nothing), it is not this
+// instance's own (an Origin it saved with), and it passes WithQuorum; an
+// Open that has run out is not passed on. After a reload that finds a
+// breaker this instance saved non-Closed missing (Redis restarted empty),
+// Watch saves it again.
 //
 // apply runs on Watch's goroutine, one record at a time; it must not call
-// Close. Redis failures never end Watch: it keeps reconnecting with
-// backoff. It returns nil when ctx is done, ErrClosed when the store is
-// closed (or was already), and an error if another Watch is running on
-// the same store. When it returns, every goroutine it started has exited.
+// Close. Watch returns nil when ctx is done and ErrClosed when the store is
+// closed (or was already). Any Redis failure — the connection lost, a
+// subscription silent for three WithHealthCheck intervals (a frozen
+// server, a partition), a reload that fails — ends Watch with that error:
+// the supervisor reports it (one StoreFailed per outage), reloads with
+// backoff and calls Watch again, which reloads and re-seeds as above. A
+// second Watch on the same store while one runs is an error. When Watch
+// returns, every goroutine it started has exited.
 func (s *Store) Watch(ctx context.Context, apply func(breaker.Record)) error {
 	if err := s.usable(); err != nil {
 		return err
@@ -58,27 +64,24 @@ func (s *Store) Watch(ctx context.Context, apply func(breaker.Record)) error {
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
 	w := &watcher{s: s, apply: apply}
-	for ctx.Err() == nil {
-		w.session(ctx)
-	}
-	if s.ctx.Err() != nil {
+	err := w.session(ctx)
+	switch {
+	case s.ctx.Err() != nil:
 		return ErrClosed
+	case ctx.Err() != nil:
+		return nil
 	}
-	return nil
+	return err
 }
 
 // watcher is one Watch call's state; only Watch's goroutine uses it.
 type watcher struct {
 	s     *Store
 	apply func(breaker.Record)
-	retry *time.Timer // a failed reload or reseed, tried again
-	delay time.Duration
 }
 
-// session follows one subscription until ctx is done or the subscription
-// goes silent (three health intervals without a message or a pong), in
-// which case the caller starts another.
-func (w *watcher) session(ctx context.Context) {
+// session follows one subscription until ctx is done (nil) or it fails.
+func (w *watcher) session(ctx context.Context) error {
 	s := w.s
 	ps := s.c.Subscribe(ctx, s.channel)
 	items := make(chan any, 64)
@@ -114,19 +117,16 @@ func (w *watcher) session(ctx context.Context) {
 	arm()
 	heard := time.Now()
 	for {
-		var retry <-chan time.Time
-		if w.retry != nil {
-			retry = w.retry.C
-		}
+		var err error
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case it := <-items:
 			switch m := it.(type) {
 			case *redis.Subscription:
 				heard = time.Now()
 				if m.Kind == "subscribe" {
-					w.reload(ctx)
+					err = w.reload(ctx)
 				}
 			case *redis.Message:
 				heard = time.Now()
@@ -135,38 +135,35 @@ func (w *watcher) session(ctx context.Context) {
 				}
 			case *redis.Pong:
 				heard = time.Now()
+			case error:
+				err = fmt.Errorf("breakerredis: watch: %w", m)
 			}
-			arm()
 		case <-health.C:
 			silent := time.Since(heard)
 			if silent >= 3*s.o.health {
-				return // a dead subscription: make a new one
-			}
-			if silent >= s.o.health {
+				err = fmt.Errorf("breakerredis: watch: subscription silent for %v", silent.Round(time.Millisecond))
+			} else if silent >= s.o.health {
 				pctx, done := s.call(ctx)
 				_ = ps.Ping(pctx)
 				done()
 			}
 		case <-antiEntropy:
-			w.reload(ctx)
-			arm()
-		case <-retry:
-			w.retry = nil
-			w.reload(ctx)
-			arm()
+			err = w.reload(ctx)
 		case <-s.wake:
-			arm()
 		case <-leaseTimer.C:
 			w.requestLeases(ctx)
-			arm()
 		}
+		if err != nil {
+			return err
+		}
+		arm()
 	}
 }
 
-// receive passes the subscription's messages (and its receive errors) to
-// the session, bounding each wait by the health interval.
+// receive passes the subscription's messages to the session, bounding each
+// wait by the health interval, and stops at the first error other than a
+// timeout, which it passes on.
 func (w *watcher) receive(ctx context.Context, ps *redis.PubSub, items chan<- any) {
-	backoff := backoffStart
 	for ctx.Err() == nil {
 		rctx, cancel := context.WithTimeout(ctx, w.s.o.health+w.s.o.timeout)
 		m, err := ps.ReceiveTimeout(rctx, w.s.o.health)
@@ -178,64 +175,38 @@ func (w *watcher) receive(ctx context.Context, ps *redis.PubSub, items chan<- an
 			if isTimeout(err) {
 				continue
 			}
-			if !sleep(ctx, backoff) {
-				return
-			}
-			backoff = min(2*backoff, backoffMax)
-			continue
+			m = err
 		}
-		backoff = backoffStart
 		select {
 		case items <- m:
 		case <-ctx.Done():
 			return
 		}
+		if err != nil {
+			return
+		}
 	}
 }
-
-const (
-	backoffStart = 50 * time.Millisecond
-	backoffMax   = time.Second
-)
 
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
-// sleep waits d or until ctx is done, reporting whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // reload reads the whole namespace, passes on whatever is newer than what
 // this instance has seen, and seeds Redis again with this instance's
-// non-Closed records it no longer holds. A failure is retried with backoff.
-func (w *watcher) reload(ctx context.Context) {
+// non-Closed records it no longer holds.
+func (w *watcher) reload(ctx context.Context) error {
 	all, err := w.s.loadAll(ctx)
-	if err == nil {
-		present := make(map[string]bool, len(all))
-		for _, st := range all {
-			present[st.Name] = true
-			w.consider(st)
-		}
-		err = w.reseed(ctx, present)
+	if err != nil {
+		return err
 	}
-	if err != nil && ctx.Err() == nil {
-		w.delay = min(max(2*w.delay, backoffStart), backoffMax)
-		if w.retry == nil {
-			w.retry = time.NewTimer(w.delay)
-		}
-		return
+	present := make(map[string]bool, len(all))
+	for _, st := range all {
+		present[st.Name] = true
+		w.consider(st)
 	}
-	w.delay = 0
+	return w.reseed(ctx, present)
 }
 
 // reseed saves again every non-Closed record this instance saved whose

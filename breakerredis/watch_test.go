@@ -13,6 +13,7 @@ import (
 type collector struct {
 	mu   sync.Mutex
 	got  []breaker.Record
+	errs []error // Watch's failures
 	more chan struct{}
 }
 
@@ -51,13 +52,29 @@ func (c *collector) waitFor(t *testing.T, d time.Duration, what string, ok func(
 	}
 }
 
-// watch runs st.Watch in the background until the test ends.
+// watch runs st.Watch in the background until the test ends, calling it
+// again 50 ms after it fails, as a supervisor does (without the reload).
 func watch(t *testing.T, st *Store) *collector {
 	t.Helper()
 	c := newCollector()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- st.Watch(ctx, c.apply) }()
+	go func() {
+		for {
+			err := st.Watch(ctx, c.apply)
+			if err == nil || err == ErrClosed || ctx.Err() != nil {
+				done <- err
+				return
+			}
+			c.mu.Lock()
+			c.errs = append(c.errs, err)
+			c.mu.Unlock()
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-ctx.Done():
+			}
+		}
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package breakerredis
+
+const raceEnabled = false
