@@ -35,5 +35,11 @@
 //     publishing never waits for subscribers and holds no lock a subscriber
 //     could need.
 //
+// # Logging
+//
+// Event.String formats an event on one line; Event.LogValue makes it a
+// slog.LogValuer whose group holds only the fields that apply (package
+// breakerlog logs every transition of a supervisor this way).
+//
 // Every exported method of Hub and Subscription is safe for concurrent use.
 package events
