@@ -20,13 +20,13 @@ type base struct {
 	s       engine.Settings
 	clk     clock.Clock
 	coarse  *coarseClock // non-nil when durations come from the shared coarse clock
+	obs     CallObserver // WithCallObserver; nil: none (one branch in Acquire, on measure's cache line)
 	measure bool         // outcomes need a duration or a timestamp
 	// wantCoarse: durations are to come from the coarse clock, once
 	// acquireShared has taken it.
 	wantCoarse bool
 	em         emitter
-	obs        CallObserver // WithCallObserver; nil: none (one branch in Acquire)
-	_          [64]byte     // the read-mostly fields above stay off the counters' lines
+	_          [64]byte // the read-mostly fields above stay off the counters' lines
 	life       lifetime
 }
 
