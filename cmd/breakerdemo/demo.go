@@ -67,6 +67,15 @@ type stats struct {
 	calls, ok, failed, rejected, fallbacks [numPhases]atomic.Int64
 }
 
+// totals returns the calls and rejections counted so far, every phase.
+func (st *stats) totals() (calls, rejected int64) {
+	for i := range numPhases {
+		calls += st.calls[i].Load()
+		rejected += st.rejected[i].Load()
+	}
+	return calls, rejected
+}
+
 // run runs the demo and writes its timeline and summary to out. It
 // returns when the run is over (or ctx is done) and everything it started
 // has stopped.
@@ -103,7 +112,9 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 	// The breaker's supervisor, and the timeline of its events.
 	sup := breaker.NewSupervisor()
 	defer sup.Close() // also on early returns; closing twice is fine
+	var st stats
 	tl := newTimeline(out, start, c.duration)
+	tl.st = &st
 	sub := sup.Subscribe(events.WithBuffer(1024))
 	// The run ends by cancellation, not a deadline, so that the calls it
 	// cuts short end with context.Canceled, which the Transport ignores,
@@ -177,7 +188,6 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 		tl.run(runCtx, sub)
 	}()
 
-	var st stats
 	var wg sync.WaitGroup
 	url := "http://" + ln.Addr().String() + "/quote"
 	for range c.clients {
@@ -192,7 +202,7 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 	}
 	sup.Close() // closes sub: the timeline drains it and stops
 	<-tlDone
-	tl.summary(c, end, &st, bm)
+	tl.summary(c, end, &st, bm, ctx.Err() != nil)
 	return nil
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"regexp"
 	"strings"
 	"testing"
@@ -50,6 +52,19 @@ func TestDemo(t *testing.T) {
 		for _, r := range m[1] {
 			*f.v = *f.v*10 + int(r-'0')
 		}
+	}
+	// The summary's fallbacks are the breaker's own count (and so
+	// circuitbreaker_fallbacks_total): breakerhttp counts what it serves.
+	// A client does not count a call cut short by the end of the run, so
+	// the breaker may have served up to one more per client.
+	fb := regexp.MustCompile(`(?m)^  fallbacks +(\d+)`).FindStringSubmatch(s)
+	own := regexp.MustCompile(`own Metrics: .* (\d+) fallbacks`).FindStringSubmatch(s)
+	if fb == nil || own == nil {
+		t.Fatal("the summary lacks the fallback counts")
+	}
+	served, counted := atoi(fb[1]), atoi(own[1])
+	if served == 0 || counted < served || counted > served+8 {
+		t.Errorf("fallbacks served %d, the breaker's Metrics.Fallbacks %d: want them equal (up to one per client)", served, counted)
 	}
 	if calls == 0 || calls != ok+failed+rejected {
 		t.Errorf("calls %d != successes %d + failures %d + rejections %d", calls, ok, failed, rejected)
@@ -110,4 +125,74 @@ func TestPhaseAt(t *testing.T) {
 	if lat(0.45) >= slowCall || lat(0.6) < slowCall || lat(0.999) > slowLatency {
 		t.Errorf("slow phase latency: %v at 45%%, %v at 60%%, %v at the end", lat(0.45), lat(0.6), lat(0.999))
 	}
+}
+
+// TestRegressionDemoHelpDescribes: -h printed the flags and nothing about
+// what the demo does.
+func TestRegressionDemoHelpDescribes(t *testing.T) {
+	fs := flag.NewFlagSet("breakerdemo", flag.ContinueOnError)
+	fs.Duration("duration", 20*time.Second, "how long the demo runs")
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	fs.Usage = usage(fs)
+	if err := fs.Parse([]string{"-h"}); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("Parse(-h) = %v", err)
+	}
+	for _, want := range []string{"breakerdemo shows a circuit breaker at work", "Usage:", "-duration"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-h output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestRegressionDemoHeartbeat: between events the demo printed nothing
+// for seconds. After a quiet second it prints one line with the time, the
+// state, calls/s and rejected/s; not while other lines are printed.
+func TestRegressionDemoHeartbeat(t *testing.T) {
+	var out bytes.Buffer
+	start := time.Unix(1000, 0)
+	tl := newTimeline(&out, start, 20*time.Second)
+	var st stats
+	tl.st = &st
+	st.calls[0].Add(400)
+	st.rejected[0].Add(100)
+	tl.heartbeat(start.Add(time.Second))
+	if got, want := out.String(), "  1.00s  · closed                400 calls/s,  100 rejected/s\n"; got != want {
+		t.Errorf("heartbeat after a quiet second = %q; want %q", got, want)
+	}
+	out.Reset()
+	tl.phase(1, start.Add(1500*time.Millisecond))
+	out.Reset()
+	tl.heartbeat(start.Add(2 * time.Second)) // something was printed half a second ago
+	if out.Len() != 0 {
+		t.Errorf("heartbeat right after a phase line: %q; want none", out.String())
+	}
+	st.calls[1].Add(50)
+	tl.heartbeat(start.Add(3 * time.Second))
+	if got, want := out.String(), "  3.00s  · closed                 50 calls/s,    0 rejected/s\n"; got != want {
+		t.Errorf("heartbeat = %q; want %q", got, want)
+	}
+}
+
+// TestRegressionDemoInterruptedSummary: Ctrl-C printed the summary of a
+// cut-short run as if it were complete.
+func TestRegressionDemoInterruptedSummary(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // interrupted before it starts
+	var out bytes.Buffer
+	if err := run(ctx, &out, config{duration: time.Minute, clients: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`summary after [0-9.]+s, 2 clients \(interrupted: the run was to last 1m0s\)`).MatchString(out.String()) {
+		t.Errorf("an interrupted run's summary is not marked as such:\n%s", out.String())
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, r := range s {
+		n = n*10 + int(r-'0')
+	}
+	return n
 }

@@ -29,7 +29,32 @@ import (
 	"time"
 )
 
+// about is what -h prints before the flags.
+const about = `breakerdemo shows a circuit breaker at work. It starts a flaky HTTP
+backend on 127.0.0.1 and drives it with concurrent clients through a
+breakerhttp.Transport (package github.com/breakerlabs/breaker). The backend
+is healthy, then fails 90% of requests, then slows down, then recovers;
+the demo prints each phase and each state transition of the breaker as it
+happens, a heartbeat line (state, calls/s, rejected/s) when nothing else
+happened for a second, and a summary at the end (also on Ctrl-C).
+
+Usage:
+
+	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:8080]
+
+Flags:
+`
+
+// usage prints the description and the flags of fs to its output.
+func usage(fs *flag.FlagSet) func() {
+	return func() {
+		fmt.Fprint(fs.Output(), about)
+		fs.PrintDefaults()
+	}
+}
+
 func main() {
+	flag.Usage = usage(flag.CommandLine)
 	var c config
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long the demo runs; the backend's script scales to it")
 	flag.IntVar(&c.clients, "clients", 8, "concurrent clients")

@@ -11,13 +11,23 @@ import (
 	"github.com/breakerlabs/breaker/events"
 )
 
-// timeline prints phase changes and state transitions as they happen,
-// and keeps what the summary needs: the time spent in each state and the
-// count of each transition.
+// heartbeatEvery is how long the timeline stays quiet before it prints a
+// heartbeat line.
+const heartbeatEvery = time.Second
+
+// timeline prints phase changes and state transitions as they happen, a
+// heartbeat when nothing happened for heartbeatEvery, and keeps what the
+// summary needs: the time spent in each state and the count of each
+// transition.
 type timeline struct {
 	out   io.Writer
 	start time.Time
 	d     time.Duration
+	st    *stats // the clients' counts, for the heartbeat; nil for none
+
+	lastPrint               time.Time // the latest line printed
+	lastBeat                time.Time // the latest heartbeat tick
+	beatCalls, beatRejected int64     // the totals at lastBeat
 
 	state   breaker.State
 	since   time.Time
@@ -29,7 +39,7 @@ type timeline struct {
 
 func newTimeline(out io.Writer, start time.Time, d time.Duration) *timeline {
 	return &timeline{out: out, start: start, d: d, state: breaker.Closed, since: start,
-		counts: map[[2]breaker.State]int{}}
+		lastPrint: start, lastBeat: start, counts: map[[2]breaker.State]int{}}
 }
 
 // at formats a time as seconds since the start of the run.
@@ -79,8 +89,13 @@ func (tl *timeline) run(ctx context.Context, sub *events.Subscription) {
 	timer := time.NewTimer(time.Until(tl.start.Add(tl.bound(script[next].start))))
 	defer timer.Stop()
 	phases, done := timer.C, ctx.Done()
+	ticker := time.NewTicker(heartbeatEvery)
+	defer ticker.Stop()
+	beats := ticker.C
 	for {
 		select {
+		case now := <-beats:
+			tl.heartbeat(now)
 		case e, ok := <-sub.C():
 			if !ok {
 				return
@@ -95,13 +110,33 @@ func (tl *timeline) run(ctx context.Context, sub *events.Subscription) {
 				phases = nil
 			}
 		case <-done:
-			phases, done = nil, nil
+			phases, beats, done = nil, nil, nil
 		}
 	}
 }
 
 func (tl *timeline) phase(i int, now time.Time) {
 	fmt.Fprintf(tl.out, "%s  ── %s: %s\n", tl.at(now), script[i].name, script[i].about)
+	tl.lastPrint = now
+}
+
+// heartbeat prints the state and the rates of calls and rejections since
+// the previous tick, if nothing was printed for heartbeatEvery: a quiet
+// timeline still shows the demo is running, and what the clients see.
+func (tl *timeline) heartbeat(now time.Time) {
+	if tl.st == nil {
+		return
+	}
+	calls, rejected := tl.st.totals()
+	dt := now.Sub(tl.lastBeat).Seconds()
+	dc, dr := calls-tl.beatCalls, rejected-tl.beatRejected
+	tl.lastBeat, tl.beatCalls, tl.beatRejected = now, calls, rejected
+	if now.Sub(tl.lastPrint) < heartbeatEvery || dt <= 0 {
+		return
+	}
+	fmt.Fprintf(tl.out, "%s  · %-20s %4.0f calls/s, %4.0f rejected/s\n",
+		tl.at(now), tl.state.String(), float64(dc)/dt, float64(dr)/dt)
+	tl.lastPrint = now
 }
 
 func (tl *timeline) event(e events.Event) {
@@ -114,6 +149,7 @@ func (tl *timeline) event(e events.Event) {
 		}
 		tl.counts[k]++
 		fmt.Fprintf(tl.out, "%s  %-22s %s\n", tl.at(e.Time), e.From.String()+" → "+e.To.String(), reason(e))
+		tl.lastPrint = time.Now()
 	case events.ActorRestarted:
 		fmt.Fprintf(tl.out, "%s  actor restarted in %v\n", tl.at(e.Time), e.To)
 	}
@@ -155,8 +191,9 @@ func reason(e events.Event) string {
 	return r
 }
 
-// summary prints the totals of the run that ended at end.
-func (tl *timeline) summary(c config, end time.Time, st *stats, m breaker.Metrics) {
+// summary prints the totals of the run that ended at end, marked as
+// interrupted if it was cut short (Ctrl-C).
+func (tl *timeline) summary(c config, end time.Time, st *stats, m breaker.Metrics, interrupted bool) {
 	tl.enter(tl.state, end)
 	var calls, ok, failed, rejected, fallbacks, spared int64
 	for i := range script {
@@ -177,7 +214,11 @@ func (tl *timeline) summary(c config, end time.Time, st *stats, m breaker.Metric
 		return 100 * float64(a) / float64(b)
 	}
 	w := tl.out
-	fmt.Fprintf(w, "\nsummary after %.1fs, %d clients\n", run.Seconds(), c.clients)
+	note := ""
+	if interrupted {
+		note = fmt.Sprintf(" (interrupted: the run was to last %v)", c.duration)
+	}
+	fmt.Fprintf(w, "\nsummary after %.1fs, %d clients%s\n", run.Seconds(), c.clients, note)
 	fmt.Fprintf(w, "  calls       %6d  (%d sent to the backend, %d not)\n", calls, ok+failed, rejected)
 	fmt.Fprintf(w, "  successes   %6d\n", ok)
 	fmt.Fprintf(w, "  failures    %6d  (5xx responses and timeouts)\n", failed)
@@ -199,8 +240,8 @@ func (tl *timeline) summary(c config, end time.Time, st *stats, m breaker.Metric
 	if tl.dropped > 0 {
 		fmt.Fprintf(w, "  (%d events were dropped by the timeline's subscription)\n", tl.dropped)
 	}
-	fmt.Fprintf(w, "  breaker %q's own Metrics: %d successes, %d failures, %d rejected, %d trips\n",
-		m.Name, m.Successes, m.Failures, m.Rejected, m.Trips)
+	fmt.Fprintf(w, "  breaker %q's own Metrics: %d successes, %d failures, %d rejected, %d fallbacks, %d trips\n",
+		m.Name, m.Successes, m.Failures, m.Rejected, m.Fallbacks, m.Trips)
 	fmt.Fprintf(w, "\n  %-9s %7s %7s %7s %9s\n", "phase", "calls", "ok", "failed", "rejected")
 	for i, p := range script {
 		fmt.Fprintf(w, "  %-9s %7d %7d %7d %9d\n", p.name,
