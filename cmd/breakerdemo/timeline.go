@@ -131,7 +131,7 @@ func (tl *timeline) heartbeat(now time.Time) {
 	dt := now.Sub(tl.lastBeat).Seconds()
 	dc, dr := calls-tl.beatCalls, rejected-tl.beatRejected
 	tl.lastBeat, tl.beatCalls, tl.beatRejected = now, calls, rejected
-	if now.Sub(tl.lastPrint) < heartbeatEvery || dt <= 0 {
+	if now.Sub(tl.lastPrint) < heartbeatEvery*9/10 || dt <= 0 { // ticks jitter
 		return
 	}
 	fmt.Fprintf(tl.out, "%s  · %-20s %4.0f calls/s, %4.0f rejected/s\n",
