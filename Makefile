@@ -1,7 +1,7 @@
 # Development tasks for github.com/breakerlabs/breaker.
 #
 #   make test     race-enabled tests of every package in this module
-#   make bench    DESIGN §7 benchmarks: the library alone and side by side with
+#   make bench    docs/ARCHITECTURE.md §7 benchmarks: the library alone and side by side with
 #                 peers (bench/, its own module), -count 10, benchstat tables
 #   make bench-report  bench/RESULTS.md and its chart from the last `make bench`
 #   make bench-profile CPU and scheduler profiles behind the targets

@@ -71,7 +71,9 @@ func Default() *Supervisor { return defaultSupervisor() }
 // GetOrCreate returns the breaker named name, creating and starting it with
 // cfg if there is none. Under any number of concurrent callers, exactly one
 // breaker (and one actor) is created per name; cfg is used only by the
-// call that creates it. It returns the error of New for an empty name or an
+// call that creates it: for a name that exists, GetOrCreate returns that
+// breaker unchanged and ignores cfg, even if it differs (and even if it
+// is invalid). It returns the error of New for an empty name or an
 // invalid cfg, and ErrStopped after Close.
 //
 // With a store (WithStateStore), a name the store holds a record for
