@@ -253,7 +253,7 @@ func (m *Machine) judgeProbe(now time.Time, o Outcome, slow bool) Transition {
 	if p.Mode == Strict {
 		if bad {
 			r := ReasonProbeFailed
-			if o == Success {
+			if o == Success && !mutant.SlowProbeFailed {
 				r = ReasonProbeSlow
 			}
 			return m.reopen(now, r, 0, m.probesOK)
@@ -310,7 +310,7 @@ func (m *Machine) Tick(now time.Time) Transition {
 	case Open:
 		return m.enter(now, HalfOpen, ReasonOpenTimeout, 0, 0)
 	case HalfOpen:
-		if len(m.inFlight) == 0 {
+		if len(m.inFlight) == 0 && !mutant.QuietReopen {
 			m.restartHalfOpen(now)
 			return Transition{}
 		}
@@ -347,7 +347,7 @@ func (m *Machine) TickDue(now time.Time) Transition {
 	if m.deadline.IsZero() || now.Before(m.deadline) {
 		return Transition{}
 	}
-	if m.state == HalfOpen && len(m.inFlight) == 0 {
+	if m.state == HalfOpen && len(m.inFlight) == 0 && !mutant.QuietReopen {
 		m.restartHalfOpen(m.clamp(now))
 		return Transition{}
 	}

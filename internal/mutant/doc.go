@@ -12,4 +12,6 @@
 //	mut_publish_first    the actor publishes a state before arming its timer
 //	mut_block_subscriber a full subscriber buffer blocks the publisher
 //	mut_count_stale      a stale Closed-state report lands in the current window
+//	mut_quiet_reopen     MaxWait with no probe in flight reopens (and backs off)
+//	mut_slow_probe_failed a Strict reopen by a slow success says probe-failed
 package mutant
