@@ -2,8 +2,9 @@ package breaker_test
 
 // The Go snippets of README.md, each in a function that compiles it as it
 // is printed there, so they cannot rot: TestReadmeSnippetsAreHere fails
-// when a snippet of README.md is not found, line for line, in this file.
-// Change a snippet in both places. The functions provide what a snippet
+// when a snippet of README.md is not found, line for line, in this file or
+// in a readme_test.go of a nested module (breakerotel/readme_test.go: the
+// root module cannot import those). Change a snippet in both places. The functions provide what a snippet
 // takes from its surroundings (ctx, a client, a supervisor...) as
 // parameters; the few that are safe to run are run.
 
@@ -12,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,6 +28,7 @@ import (
 
 	"github.com/breakerlabs/breaker"
 	"github.com/breakerlabs/breaker/breakerhttp"
+	"github.com/breakerlabs/breaker/breakerlog"
 	"github.com/breakerlabs/breaker/dashboard"
 	"github.com/breakerlabs/breaker/events"
 	"github.com/breakerlabs/breaker/prom"
@@ -93,20 +97,23 @@ func readmeCalling(ctx context.Context, b *breaker.Breaker) error {
 
 	// Or let the library do it: CallTimeout applied, panics counted as failures
 	// and re-panicked, fn's own error returned unchanged.
+	//lint:ignore SA4006 the README shows each way in turn
 	err = b.Do(ctx, func(ctx context.Context) error { return callTheService(ctx) })
 
+	//lint:ignore SA4006 the README shows both calls
 	quote, err := breaker.Execute(ctx, b, fetchQuote) // any Circuit: *Breaker or *MutexBreaker
 	quote, err = breaker.ExecuteWithFallback(ctx, b, fetchQuote,
 		func(ctx context.Context, rejection error) (Quote, error) { return cachedQuote, nil })
 
-	readmeUse(quote)
+	readmeUse(quote, err)
 	return err
 }
 
 // readmeSupervisor is the "Supervisor and events" snippet.
 func readmeSupervisor(cfg breaker.Config, own *breaker.Breaker) error {
-	s := breaker.NewSupervisor()             // or breaker.Default(), process-wide
-	defer s.Close()                          // stops every actor; no goroutine left
+	s := breaker.NewSupervisor() // or breaker.Default(), process-wide
+	defer s.Close()              // stops every actor; no goroutine left
+	//lint:ignore SA4006 the README shows each call in turn
 	b, err := s.GetOrCreate("payments", cfg) // one breaker per name; cfg only if it is new
 	err = s.Register(own)                    // adopt a breaker made by New (ErrExists if the name is taken)
 	s.Clear()                                // remove and close them all; s stays usable
@@ -133,6 +140,7 @@ func readmePrometheus(s *breaker.Supervisor) {
 // readmeHTTP is the HTTP snippet (compiled, not run: it calls out).
 func readmeHTTP(s *breaker.Supervisor, b *breaker.Breaker) error {
 	// Client: one breaker per host, in a supervisor.
+	//lint:ignore SA4006 the README shows each call in turn
 	t, err := breakerhttp.NewTransport(s, breaker.DefaultConfig())
 	client := &http.Client{Transport: t}
 	_, err = client.Get("https://api.example.com/quote") // errors.Is(err, breaker.ErrOpen) while open
@@ -141,6 +149,12 @@ func readmeHTTP(s *breaker.Supervisor, b *breaker.Breaker) error {
 	http.Handle("/quote", breakerhttp.Middleware(b)(quoteHandler))
 
 	return err
+}
+
+// readmeLogging is the slog snippet of "Logging and tracing".
+func readmeLogging(sup *breaker.Supervisor) {
+	stop := breakerlog.Attach(sup, slog.Default()) // WithLevel(breaker.Open, slog.LevelError) to change a level
+	defer stop()                                   // logs what is pending; no goroutine left
 }
 
 // readmeDashboard is the Dashboard snippet.
@@ -163,11 +177,15 @@ func TestReadmeSnippetsAreHere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	self, err := os.ReadFile("readme_test.go")
-	if err != nil {
-		t.Fatal(err)
+	files, _ := filepath.Glob("*/readme_test.go")
+	var here string
+	for _, f := range append([]string{"readme_test.go"}, files...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		here += normalize(string(b))
 	}
-	here := normalize(string(self))
 	blocks := regexp.MustCompile("(?ms)^```go\n(.*?)^```").FindAllStringSubmatch(string(readme), -1)
 	if len(blocks) == 0 {
 		t.Fatal("README.md has no Go snippet")
@@ -182,11 +200,12 @@ func TestReadmeSnippetsAreHere(t *testing.T) {
 var spaces = regexp.MustCompile(`[ \t]+`)
 
 // normalize trims every line, collapses runs of spaces and drops empty
-// lines, so that indentation and gofmt's comment alignment do not matter.
+// lines and linter directives, so that indentation, gofmt's comment
+// alignment and a //lint:ignore do not matter.
 func normalize(s string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(spaces.ReplaceAllString(l, " ")); l != "" {
+		if l = strings.TrimSpace(spaces.ReplaceAllString(l, " ")); l != "" && !strings.HasPrefix(l, "//lint:") {
 			out = append(out, l)
 		}
 	}
@@ -236,4 +255,5 @@ func TestReadmeSnippetsRun(t *testing.T) {
 	s := breaker.NewSupervisor()
 	defer s.Close()
 	readmeDashboard(s, http.NewServeMux())
+	readmeLogging(s)
 }
