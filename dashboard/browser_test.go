@@ -209,7 +209,7 @@ func TestBrowser(t *testing.T) {
 		if err := chromedp.Do(tab, chromedp.Navigate("http://"+ln.Addr().String()+"/admin/breakers/")); err != nil {
 			t.Fatal(err)
 		}
-		waitJS(t, tab, 5*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
+		waitJS(t, tab, 15*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
 		if got := evalJS[int](t, tab, `document.querySelectorAll('[data-breaker]').length`); got != 4 {
 			t.Errorf("%d cards, want 4", got)
 		}
@@ -248,7 +248,7 @@ func TestBrowser(t *testing.T) {
 		if err := chromedp.Do(tab, chromedp.Navigate("http://"+ln.Addr().String()+"/admin/breakers/")); err != nil {
 			t.Fatal(err)
 		}
-		waitJS(t, tab, 5*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
+		waitJS(t, tab, 15*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
 		if n := evalJS[int](t, tab, `document.querySelectorAll('button[data-action]').length`); n != 4*3 {
 			t.Errorf("%d admin buttons, want 12", n)
 		}
@@ -295,7 +295,7 @@ func TestBrowser(t *testing.T) {
 		if err := chromedp.Do(tab, chromedp.Navigate("http://"+ln.Addr().String()+"/admin/breakers/")); err != nil {
 			t.Fatal(err)
 		}
-		waitJS(t, tab, 5*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
+		waitJS(t, tab, 15*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
 		if n := evalJS[int](t, tab, `document.querySelectorAll('[data-breaker]').length`); n != 60 {
 			t.Errorf("%d cards on a page, want 60", n)
 		}
@@ -304,16 +304,16 @@ func TestBrowser(t *testing.T) {
 		}
 		b, _ := many.Get("svc-0999")
 		b.ForceOpen()
-		waitJS(t, tab, 2*time.Second, "the forced-open breaker first on page 1",
+		waitJS(t, tab, 5*time.Second, "the forced-open breaker first on page 1",
 			`document.querySelector('#cards [data-breaker]').dataset.breaker === 'svc-0999' && `+stateIs("svc-0999", "forced-open"))
 		if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("next"))); err != nil {
 			t.Fatal(err)
 		}
-		waitJS(t, tab, 2*time.Second, "page 2", `document.getElementById('page').textContent === '2/17' && document.querySelector('#cards [data-breaker]').dataset.breaker === 'svc-0059'`)
+		waitJS(t, tab, 5*time.Second, "page 2", `document.getElementById('page').textContent === '2/17' && document.querySelector('#cards [data-breaker]').dataset.breaker === 'svc-0059'`)
 		if err := chromedp.Do(tab, chromedp.SendKeys(chromedp.ID("filter"), "svc-07")); err != nil {
 			t.Fatal(err)
 		}
-		waitJS(t, tab, 2*time.Second, "the filter", `document.querySelectorAll('[data-breaker]').length === 60 && document.getElementById('page').textContent === '1/2'`)
+		waitJS(t, tab, 5*time.Second, "the filter", `document.querySelectorAll('[data-breaker]').length === 60 && document.getElementById('page').textContent === '1/2'`)
 		// Stats for a thousand breakers keep coming without stalling the page.
 		took := evalJS[float64](t, tab, `(() => { const t0 = performance.now(); for (let i = 0; i < 10; i++) document.getElementById('sort').dispatchEvent(new Event('change')); return (performance.now() - t0) / 10; })()`)
 		t.Logf("a full render of 1000 breakers takes %.1f ms", took)
@@ -333,7 +333,7 @@ func TestBrowser(t *testing.T) {
 		if err := chromedp.Do(tab, chromedp.Navigate("http://"+addr+"/admin/breakers/")); err != nil {
 			t.Fatal(err)
 		}
-		waitJS(t, tab, 5*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
+		waitJS(t, tab, 15*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
 		stop() // the listener and every connection close
 		waitJS(t, tab, 5*time.Second, "the page to notice", `document.body.dataset.conn === 'reconnecting'`)
 		stop = mount(h, listen(t, addr)) // the same address again
@@ -375,7 +375,7 @@ func TestBrowserScreenshot(t *testing.T) {
 	if err := chromedp.Do(tab, chromedp.Navigate("http://"+ln.Addr().String()+"/admin/breakers/")); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, tab, 5*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
+	waitJS(t, tab, 15*time.Second, "the page to go live", `document.body.dataset.conn === 'live'`)
 	// Let the sparklines fill, through the outage.
 	waitJS(t, tab, 40*time.Second, "the outage", `document.querySelectorAll('[data-state="open"]').length >= 2`)
 	time.Sleep(time.Until(start.Add(24 * time.Second))) // pacing a picture, not synchronisation

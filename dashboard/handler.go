@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/breakerlabs/breaker"
 	"github.com/breakerlabs/breaker/events"
@@ -27,6 +28,10 @@ type Handler struct {
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
 	loopDone  chan struct{} // closed when the loop has returned
+
+	// sampling reports whether the sampler's ticker runs (while at least
+	// one stream is connected); written by the loop, read by tests.
+	sampling atomic.Bool
 
 	// testBeforeRegister, if set, runs in each stream after the headers
 	// are sent and before its client is registered (tests only).

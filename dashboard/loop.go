@@ -25,6 +25,7 @@ func (h *Handler) loop(sub *events.Subscription) {
 		if ticker != nil {
 			ticker.Stop()
 			ticker, tick = nil, nil
+			h.sampling.Store(false)
 		}
 	}
 	defer stopTicker()
@@ -40,11 +41,12 @@ func (h *Handler) loop(sub *events.Subscription) {
 			return
 		case c := <-h.reg:
 			clients[c] = struct{}{}
-			c.reset(snapshot())
 			if ticker == nil {
 				ticker = h.o.clock.Ticker(h.o.interval)
 				tick = ticker.C
+				h.sampling.Store(true)
 			}
+			c.reset(snapshot())
 		case c := <-h.unreg:
 			delete(clients, c)
 			if len(clients) == 0 {

@@ -7,7 +7,9 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
-// Option configures a Handler; pass them to New.
+// Option configures a Handler; pass them to New, which applies them once,
+// in order (a later option overrides an earlier one). Options are plain
+// values, safe to share between goroutines and handlers.
 type Option func(*options)
 
 type options struct {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/breakerlabs/breaker"
 )
 
@@ -280,5 +281,34 @@ func TestStreamTransitionToOpenHasDeadline(t *testing.T) {
 	}
 	if want := b.Metrics().OpenUntil.UnixMilli(); tr.Until != want {
 		t.Errorf("until %d, want %d", tr.Until, want)
+	}
+}
+
+// The sampler ticks only while a stream is connected.
+func TestSamplerRunsOnlyWhileWatched(t *testing.T) {
+	mk := clock.NewMock()
+	s := breaker.NewSupervisor(breaker.WithClock(mk))
+	defer s.Close()
+	if _, err := s.GetOrCreate("payments", breaker.DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	h, srv := serve(t, s, WithClock(mk))
+	mk.Add(10 * time.Second)
+	if h.sampling.Load() {
+		t.Fatal("sampling with no one connected")
+	}
+	for range 2 { // connect, watch, leave; twice
+		ctx, cancel := context.WithCancel(context.Background())
+		r := openStream(t, ctx, srv.URL+"/api/stream")
+		r.next(t, 5*time.Second) // snapshot: registered
+		if !h.sampling.Load() {
+			t.Fatal("not sampling while a client is connected")
+		}
+		mk.Add(time.Second)
+		if ev := r.next(t, 5*time.Second); ev.event != "stats" {
+			t.Fatalf("event %q, want stats", ev.event)
+		}
+		cancel()
+		eventually(t, 5*time.Second, "the sampler to stop", func() bool { return !h.sampling.Load() })
 	}
 }

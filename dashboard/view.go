@@ -10,7 +10,9 @@ import (
 
 // Snapshot is the JSON document served at ./api/snapshot and sent as the
 // first event of every stream (event "snapshot"). Times are milliseconds
-// since the Unix epoch on the handler's clock (WithClock).
+// since the Unix epoch on the handler's clock (WithClock). Like every
+// type of this file it is plain data for encoding/json: a client of the
+// API can decode into it, and a value is safe to share once built.
 type Snapshot struct {
 	Now      int64         `json:"now"`      // when the snapshot was taken
 	Interval int64         `json:"interval"` // ms between two "stats" events
