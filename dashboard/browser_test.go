@@ -168,7 +168,11 @@ func waitJS(t *testing.T, tab context.Context, d time.Duration, what, cond strin
 	defer func(start time.Time) { t.Logf("%s: %v", what, time.Since(start)) }(time.Now())
 	if _, err := chromedp.Run(tab, chromedp.Poll[bool](cond,
 		chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(d))); err != nil {
-		t.Fatalf("waiting %v for %s (%s): %v", d, what, cond, err)
+		// What the page shows, to tell a slow page from a wrong one.
+		page, _ := chromedp.Run(tab, chromedp.Evaluate[string](`JSON.stringify({conn: document.body.dataset.conn,
+			snapshots: document.body.dataset.snapshots, msg: document.getElementById('msg').textContent,
+			cards: [...document.querySelectorAll('[data-breaker]')].slice(0, 8).map(e => e.dataset.breaker + ':' + e.dataset.state)})`))
+		t.Fatalf("waiting %v for %s (%s): %v\npage: %s", d, what, cond, err, page)
 	}
 }
 
@@ -267,12 +271,12 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		click("force-open")
-		waitJS(t, tab, 2*time.Second, "inventory forced open", stateIs("inventory", "forced-open"))
+		waitJS(t, tab, 5*time.Second, "inventory forced open", stateIs("inventory", "forced-open"))
 		if b.State() != breaker.ForcedOpen {
 			t.Errorf("inventory is %v", b.State())
 		}
 		click("reset")
-		waitJS(t, tab, 2*time.Second, "inventory closed", stateIs("inventory", "closed"))
+		waitJS(t, tab, 5*time.Second, "inventory closed", stateIs("inventory", "closed"))
 		if b.State() != breaker.Closed {
 			t.Errorf("inventory is %v", b.State())
 		}

@@ -288,7 +288,7 @@
   ui.prev.addEventListener('click', () => { page = Math.max(0, page - 1); render(); });
   ui.next.addEventListener('click', () => { page++; render(); });
 
-  // Admin buttons ask for a second click within 3 s before they act.
+  // Admin buttons ask for a second click within 5 s before they act.
   ui.cards.addEventListener('click', (e) => {
     const btn = e.target.closest('button[data-action]');
     if (!btn) return;
@@ -296,7 +296,7 @@
     if (!btn.dataset.armed) {
       btn.dataset.armed = '1';
       btn.textContent = 'confirm ' + btn.dataset.label + '?';
-      setTimeout(() => disarm(btn), 3000);
+      setTimeout(() => disarm(btn), 5000);
       return;
     }
     disarm(btn);
