@@ -20,6 +20,7 @@ import (
 	"github.com/breakerlabs/breaker/breakerhttp"
 	"github.com/breakerlabs/breaker/dashboard"
 	"github.com/breakerlabs/breaker/events"
+	"github.com/breakerlabs/breaker/filestore"
 	"github.com/breakerlabs/breaker/prom"
 )
 
@@ -28,6 +29,7 @@ type config struct {
 	duration time.Duration
 	clients  int
 	listen   string // dashboard and metrics address; "" for none
+	state    string // state file (filestore); "" for none
 }
 
 const (
@@ -109,8 +111,19 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 		<-srvDone
 	}()
 
-	// The breaker's supervisor, and the timeline of its events.
-	sup := breaker.NewSupervisor()
+	// The breaker's supervisor, and the timeline of its events. With
+	// -state, the breaker's state is kept in a file across restarts.
+	var supOpts []breaker.Option
+	if c.state != "" {
+		st, err := filestore.Open(c.state)
+		if err != nil {
+			return fmt.Errorf("-state: %w", err)
+		}
+		defer st.Close() // after the supervisor's Close (deferred below)
+		supOpts = append(supOpts, breaker.WithStateStore(st))
+		cfg = stateConfig(cfg)
+	}
+	sup := breaker.NewSupervisor(supOpts...)
 	defer sup.Close() // also on early returns; closing twice is fine
 	var st stats
 	tl := newTimeline(out, start, c.duration)
@@ -183,6 +196,13 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 	hc := &http.Client{Transport: tr, Timeout: clientTimeout}
 
 	tl.header(c, cfg, "http://"+ln.Addr().String(), metricsURL)
+	if c.state != "" {
+		b, err := sup.GetOrCreate(breakerName, cfg) // the Transport's breaker, restored now
+		if err != nil {
+			return err
+		}
+		restored(out, c.state, b.Metrics(), sup.StoreErr())
+	}
 	go func() {
 		defer close(tlDone)
 		tl.run(runCtx, sub)
@@ -203,6 +223,9 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 	sup.Close() // closes sub: the timeline drains it and stops
 	<-tlDone
 	tl.summary(c, end, &st, bm, ctx.Err() != nil)
+	if c.state != "" {
+		saved(out, c.state, bm, sup.StoreErr())
+	}
 	return nil
 }
 

@@ -12,7 +12,12 @@
 //
 // Usage:
 //
-//	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:8080]
+//	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:8080] [-state demo-state.json]
+//
+// With -state it keeps the breaker's state in that file (package
+// filestore) and stays open 10 s per trip, long enough to outlast a
+// restart: stop it during the outage (Ctrl-C) and start it again, and the
+// breaker comes back open for the time it had left, which it says.
 //
 // With -listen it serves, on that address while it runs, the live
 // dashboard (package dashboard) at / and the breaker's Prometheus metrics
@@ -58,6 +63,7 @@ func main() {
 	var c config
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long the demo runs; the backend's script scales to it")
 	flag.IntVar(&c.clients, "clients", 8, "concurrent clients")
+	flag.StringVar(&c.state, "state", "", "keep the breaker's state in this file across restarts (stop the demo during the outage and start it again: the breaker comes back open for the time it had left)")
 	flag.StringVar(&c.listen, "listen", "", "serve the live dashboard at / and Prometheus metrics at /metrics on this address while running (e.g. 127.0.0.1:8080)")
 	flag.Parse()
 	if flag.NArg() > 0 {

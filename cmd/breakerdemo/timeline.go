@@ -174,6 +174,11 @@ func reason(e events.Event) string {
 			return fmt.Sprintf("%s: %.0f%% of %d", r, e.Rate*100, e.Count)
 		}
 		return fmt.Sprintf("%s: %d in a row", r, e.Count)
+	case breaker.ReasonRemote:
+		if e.Origin != "" {
+			return fmt.Sprintf("%s: restored, decided by %s", r, e.Origin)
+		}
+		return r + ": restored"
 	case breaker.ReasonProbeSlow:
 		if e.Count > 0 {
 			return fmt.Sprintf("%s: a probe succeeded, too slowly (after %d good)", r, e.Count)
