@@ -31,6 +31,7 @@ import (
 	"github.com/breakerlabs/breaker/breakerlog"
 	"github.com/breakerlabs/breaker/dashboard"
 	"github.com/breakerlabs/breaker/events"
+	"github.com/breakerlabs/breaker/filestore"
 	"github.com/breakerlabs/breaker/prom"
 )
 
@@ -164,7 +165,22 @@ func readmeDashboard(s *breaker.Supervisor, mux *http.ServeMux) {
 	mux.Handle("/admin/breakers/", http.StripPrefix("/admin/breakers", dash))
 }
 
+// readmeStateAcrossRestarts is the State across restarts snippet.
+func readmeStateAcrossRestarts(cfg breaker.Config) error {
+	st, err := filestore.Open("/var/lib/myservice/breakers.json") // ErrLocked if another process has it
+	if err != nil {
+		return err
+	}
+	defer st.Close()                                       // after the supervisor's Close
+	s := breaker.NewSupervisor(breaker.WithStateStore(st)) // loads the file once
+	defer s.Close()                                        // flushes what is pending (at most 1 s)
+	b, err := s.GetOrCreate("payments", cfg)               // Open for the time left, if it was
+	_ = b
+	return err
+}
+
 var (
+	_ = readmeStateAcrossRestarts
 	_ = readmePrometheus
 	_ = readmeHTTP
 )
