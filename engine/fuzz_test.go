@@ -390,6 +390,62 @@ func (r *refModel) disable(now time.Time) engine.Transition {
 	return r.enter(engine.Disabled, engine.ReasonManual, 0, 0)
 }
 
+// reconfigure gives the model new settings, from the contract's words
+// (DESIGN §11, engine.Machine.Reconfigure): state, epoch, attempt and
+// probes kept; the calls in the window now carried over if they fit the
+// new window (a count window keeps its most recent calls; a time window
+// with other buckets keeps a call, moved to the start of the bucket it was
+// in, if that time is inside the new window); failures in a row kept;
+// Closed trips now if a new condition holds; the deadlines of Open and
+// HalfOpen recomputed from when the state was entered, at the earliest now.
+func (r *refModel) reconfigure(now time.Time, s engine.Settings, failK, slowK, successK int) engine.Transition {
+	r.clamp(now)
+	oldW := r.s.Window
+	r.window() // forget what has left the old window by now
+	in := r.calls
+	if oldW.Kind == engine.CountBased {
+		in = in[max(0, len(in)-oldW.Size):]
+	}
+	w := s.Window
+	switch {
+	case w.Kind != oldW.Kind:
+		in = nil
+	case w.Kind == engine.CountBased:
+		in = in[max(0, len(in)-w.Size):]
+	default:
+		oldWidth := int64(oldW.Duration) / int64(oldW.Buckets)
+		moved := make([]refCall, len(in))
+		for i, c := range in {
+			c.at = time.Unix(0, floorDiv(c.at.UnixNano(), oldWidth)*oldWidth)
+			moved[i] = c
+		}
+		in = moved
+	}
+	r.calls = in
+	r.s, r.failK, r.slowK, r.successK = s, failK, slowK, successK
+	later := func(t time.Time) time.Time {
+		if t.Before(r.latest) {
+			return r.latest
+		}
+		return t
+	}
+	switch r.state {
+	case engine.Closed:
+		if reason, rate, count := r.verdict(r.counts(now)); reason != engine.ReasonNone {
+			r.attempt = 0
+			return r.enter(engine.Open, engine.ReasonReconfigured, rate, count)
+		}
+	case engine.Open:
+		r.deadline = later(r.since.Add(r.openDuration()))
+	case engine.HalfOpen:
+		r.deadline = time.Time{}
+		if s.HalfOpen.MaxWait > 0 {
+			r.deadline = later(r.since.Add(s.HalfOpen.MaxWait))
+		}
+	}
+	return engine.Transition{}
+}
+
 // script decodes fuzz bytes; past the end it reads zeros.
 type script struct {
 	b []byte
@@ -481,6 +537,7 @@ type fuzzStep struct {
 	counted bool
 	tr      engine.Transition
 	rm      engine.Remote // Adopt's argument
+	s       engine.Settings // Reconfigure's argument
 }
 
 func (st fuzzStep) String() string {
@@ -494,6 +551,8 @@ func (st fuzzStep) String() string {
 		fmt.Fprintf(&b, "%s %+v → %v", st.op, st.d, st.at)
 	case "Adopt":
 		fmt.Fprintf(&b, "Adopt(%v, %+v)", st.at, st.rm)
+	case "Reconfigure":
+		fmt.Fprintf(&b, "Reconfigure(%v, %+v)", st.at, st.s)
 	case "TripIf", "Counts":
 		fmt.Fprintf(&b, "%s(%v) %+v", st.op, st.at, st.c)
 	default:
@@ -667,6 +726,12 @@ func checkScript(t *testing.T, data []byte, observe func(engine.Transition)) {
 			cur.op = "Adopt"
 			cur.rm = s.remote(st, r)
 			same(m.Adopt(clk, cur.rm), r.adopt(clk, cur.rm))
+		case code == 28 && s.n(4) == 0:
+			cur.op = "Reconfigure"
+			ns, nf, nsl, nsu := s.settings()
+			cur.s = ns
+			same(m.Reconfigure(clk, ns), r.reconfigure(clk, ns, nf, nsl, nsu))
+			st = ns
 		case code < 30:
 			cur.op = "Counts"
 			cur.c = m.Counts(clk)

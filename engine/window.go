@@ -189,3 +189,68 @@ func newWindow(w Window) window {
 	}
 	return newCountWindow(w.Size)
 }
+
+// resized returns a count window of size calls holding the most recent
+// calls of w, oldest first: all of them if they fit, else the last size.
+// w is left as it was.
+func (w *countWindow) resized(size int) *countWindow {
+	nw := newCountWindow(size)
+	keep := min(w.t.n, len(nw.ring))
+	for k := keep; k > 0; k-- {
+		b := w.ring[mod(int64(w.next-k), int64(len(w.ring)))]
+		nw.ring[nw.next] = b
+		nw.t.add(b, 1)
+		nw.next++
+	}
+	if nw.next == len(nw.ring) {
+		nw.next = 0
+	}
+	return nw
+}
+
+// rebucketed returns a time window of shape to holding the buckets of w
+// that still fit in it: each old bucket goes to the new bucket holding its
+// start (Rebucket), and is kept if that bucket is inside the new window at
+// the newest time w has seen. A call therefore leaves the new window no
+// later than to.Duration after it was recorded. w is left as it was.
+func (w *timeWindow) rebucketed(to Window) *timeWindow {
+	nw := newTimeWindow(to)
+	if !w.started {
+		return nw
+	}
+	from, width := time.Duration(w.width), time.Duration(nw.width)
+	n, nn := int64(len(w.buckets)), int64(len(nw.buckets))
+	nw.started, nw.head = true, Rebucket(w.head, from, width)
+	for i := w.head - n + 1; i <= w.head; i++ {
+		j := Rebucket(i, from, width)
+		if j <= nw.head-nn {
+			continue
+		}
+		b := w.buckets[mod(i, n)]
+		nb := &nw.buckets[mod(j, nn)]
+		nb.n, nb.fails, nb.slow, nb.slowFails = nb.n+b.n, nb.fails+b.fails, nb.slow+b.slow, nb.slowFails+b.slowFails
+		nw.t.n, nw.t.fails, nw.t.slow, nw.t.slowFails = nw.t.n+b.n, nw.t.fails+b.fails, nw.t.slow+b.slow, nw.t.slowFails+b.slowFails
+	}
+	return nw
+}
+
+// reshape returns a window of shape to holding what w, of shape from,
+// holds that still fits: w itself if the shape is the same (SameShape), a
+// resized count window or a rebucketed time window if only the size
+// changed, an empty window if the kind changed.
+func reshape(w window, from, to Window) window {
+	if SameShape(from, to) {
+		return w
+	}
+	switch w := w.(type) {
+	case *countWindow:
+		if to.Kind == CountBased {
+			return w.resized(to.Size)
+		}
+	case *timeWindow:
+		if to.Kind == TimeBased {
+			return w.rebucketed(to)
+		}
+	}
+	return newWindow(to)
+}
