@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -122,6 +123,32 @@ func (b *Breaker) ForceOpen() { b.send(message{kind: msgCommand, cmd: cmdForceOp
 // never trips, until Reset. It returns once the new state is published.
 func (b *Breaker) Disable() { b.send(message{kind: msgCommand, cmd: cmdDisable}, true) }
 
+// Reconfigure validates cfg and makes it the breaker's configuration,
+// keeping what the breaker has learned: its state, epoch, lifetime
+// counters and half-open probes in flight, and its window's statistics
+// as far as they fit the new window. New thresholds that the window
+// already exceeds trip it at once (ReasonReconfigured); an Open breaker's
+// deadline is recomputed from when it opened. Supervisor.Reconfigure
+// describes the details. It returns the validation error, changing
+// nothing, or ErrStopped after Close; nil once the new configuration (and
+// any transition it causes) is published. Safe for concurrent use.
+func (b *Breaker) Reconfigure(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	rc := &reconfigRequest{cfg: cfg}
+	if !b.send(message{kind: msgReconfigure, rc: rc}, true) {
+		return ErrStopped
+	}
+	if !rc.applied {
+		if b.closing.Load() {
+			return ErrStopped
+		}
+		return errors.New("breaker: reconfiguration abandoned: the actor failed twice applying it")
+	}
+	return nil
+}
+
 // Metrics returns a snapshot of the breaker. It goes through the actor, so
 // it reflects every outcome the calling goroutine reported before it; it
 // never changes the state. After Close it returns the last published state
@@ -228,7 +255,7 @@ func (b *Breaker) snapshot(v *view) Metrics {
 	m.WindowCalls, m.WindowFailures, m.WindowSlowCalls = c.Calls, c.Failures, c.SlowCalls
 	m.WindowSlowFailures = c.SlowFailures
 	m.ConsecutiveFailures = c.ConsecutiveFailures
-	m.FailureRate, m.SlowCallRate = b.s.Rates(c)
+	m.FailureRate, m.SlowCallRate = b.tuning().s.Rates(c)
 	if v.probes != nil && v.mode == modeProbe {
 		m.HalfOpenInFlight = v.probes.inFlight()
 	}
@@ -278,7 +305,7 @@ type actor struct {
 
 func newActor(b *Breaker) *actor {
 	now := b.clk.Now()
-	a := &actor{b: b, m: engine.NewMachine(b.s, now)}
+	a := &actor{b: b, m: engine.NewMachine(b.tuning().s, now)}
 	a.publish(engine.Transition{To: engine.Closed, At: now, Epoch: a.m.Epoch()})
 	return a
 }
@@ -340,11 +367,11 @@ func (a *actor) restart() {
 	old := b.view.Load()
 	v := *old
 	v.epoch++
-	a.m = engine.NewMachine(b.s, v.since)
+	a.m = engine.NewMachine(b.tuning().s, v.since)
 	a.m.Restore(v.state, v.epoch, v.since, v.until, v.attempt)
 	a.registered = 0
 	if v.mode == modeProbe {
-		v.probes = newProbeTable(b, b.s.HalfOpen.MaxProbes)
+		v.probes = newProbeTable(b, b.tuning().s.HalfOpen.MaxProbes)
 	}
 	a.stopTimer()
 	a.armTimer(v.until)
@@ -375,6 +402,9 @@ func (a *actor) handle(m message) {
 		b.life.beginFold()
 		b.life.fold(m.w.fold())
 		b.life.endFold()
+	case msgReconfigure:
+		a.reconfigure(now, m.rc.cfg)
+		m.rc.applied = true
 	case msgClose:
 		a.close()
 	}
@@ -467,6 +497,56 @@ func (a *actor) checkTrip(v *view) {
 	a.publish(tr)
 }
 
+// reconfigure makes cfg the breaker's configuration: the live window is
+// reshaped if its shape changed (and the old one retired), the probe table
+// resized if MaxProbes changed, the machine decides on what the window
+// then holds (engine.Machine.ReconfigureCounts), and the view is
+// republished if anything in it changed.
+func (a *actor) reconfigure(now time.Time, cfg Config) {
+	b := a.b
+	old := b.retune(cfg)
+	s := b.tuning().s
+	v := b.view.Load()
+	nv := *v
+	var c engine.Counts
+	if v.win != nil {
+		nanos := b.nanos()
+		if !engine.SameShape(old.s.Window, s.Window) {
+			nv.win = v.win.reshaped(nanos, old.s.Window, s.Window)
+		}
+		c = nv.win.counts(nanos)
+	}
+	if v.probes != nil && v.mode == modeProbe && s.HalfOpen.MaxProbes != old.s.HalfOpen.MaxProbes {
+		nv.probes = v.probes.resized(s.HalfOpen.MaxProbes)
+	}
+	if tr := a.m.ReconfigureCounts(now, s, c); tr.Happened() {
+		a.publish(tr)
+		return
+	}
+	nv.until = a.m.Deadline()
+	if nv.state == Open && !nv.until.Equal(v.until) {
+		nv.err = &OpenError{Breaker: b.name, Until: nv.until}
+	}
+	if nv != *v {
+		a.stopTimer()
+		a.armTimer(nv.until)
+		if nv.win != v.win {
+			b.life.beginFold()
+			b.life.fold(v.win.retire())
+			b.view.Store(&nv)
+			b.life.endFold()
+			if l := v.win.latch.Load(); l != nil {
+				// A trip latched in the old window while it was being
+				// reshaped: the new thresholds judge it.
+				a.publish(a.m.TripIf(l.at, l.c))
+			}
+		} else {
+			b.view.Store(&nv)
+		}
+	}
+	a.advance(now) // a deadline the new timeouts put in the past is due now
+}
+
 // publish makes tr visible: it counts it, arms the new state's timer, then
 // stores the new view, then emits the event. A zero tr does nothing.
 func (a *actor) publish(tr engine.Transition) {
@@ -485,7 +565,7 @@ func (a *actor) publish(tr engine.Transition) {
 		v.err = newOpenError(b.name, tr)
 	case HalfOpen:
 		v.mode = modeProbe
-		v.probes = newProbeTable(b, b.s.HalfOpen.MaxProbes)
+		v.probes = newProbeTable(b, b.tuning().s.HalfOpen.MaxProbes)
 	}
 	a.registered = 0
 	if mutant.PublishFirst {

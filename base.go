@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,19 +16,62 @@ import (
 // time sources, lifetime counters and the event emitter. Everything in it
 // is either immutable after construction or safe for concurrent use.
 type base struct {
-	name    string
+	name string
+	tune atomic.Pointer[tuning] // the configuration; replaced whole by retune
+	obs  CallObserver           // WithCallObserver; nil: none (one branch in Acquire, on tune's cache line)
+	clk  clock.Clock
+	// coarse is set when durations come from the shared coarse clock: from
+	// acquireShared on, or from the reconfiguration that first needs it.
+	coarse atomic.Pointer[coarseClock]
+	// realClock: clk is the real clock, so durations are to come from the
+	// coarse clock whenever the configuration measures them.
+	realClock bool
+	em        emitter
+	_         [64]byte // the read-mostly fields above stay off the counters' lines
+	life      lifetime
+}
+
+// tuning is a breaker's configuration as its paths read it. It is
+// immutable once published: Reconfigure publishes a new one, so a reader
+// that loads it once sees one configuration throughout.
+type tuning struct {
 	cfg     Config
 	s       engine.Settings
-	clk     clock.Clock
-	coarse  *coarseClock // non-nil when durations come from the shared coarse clock
-	obs     CallObserver // WithCallObserver; nil: none (one branch in Acquire, on measure's cache line)
-	measure bool         // outcomes need a duration or a timestamp
-	// wantCoarse: durations are to come from the coarse clock, once
-	// acquireShared has taken it.
-	wantCoarse bool
-	em         emitter
-	_          [64]byte // the read-mostly fields above stay off the counters' lines
-	life       lifetime
+	measure bool // outcomes need a duration or a timestamp
+	// measureFrom is when (nanos) measuring began, if a reconfiguration
+	// switched it on; math.MinInt64 if the breaker measured from the
+	// start. A call's duration runs from the later of its start and this,
+	// so a call admitted while nothing was measured (no start time) is
+	// timed from when measuring began.
+	measureFrom int64
+}
+
+func newTuning(cfg Config) *tuning {
+	t := &tuning{cfg: cfg, s: cfg.settings(), measureFrom: math.MinInt64}
+	t.measure = t.s.TracksDuration()
+	return t
+}
+
+// tuning returns the current configuration. Safe for concurrent use.
+func (b *base) tuning() *tuning { return b.tune.Load() }
+
+// retune publishes cfg (already validated) as the breaker's configuration,
+// and returns the one it replaces. Only the state's owner (the actor, or
+// the holder of MutexBreaker's lock) calls it.
+func (b *base) retune(cfg Config) (old *tuning) {
+	old = b.tuning()
+	t := newTuning(cfg)
+	if t.measure {
+		if b.realClock && b.coarse.Load() == nil {
+			b.coarse.Store(sharedCoarse.acquire())
+		}
+		t.measureFrom = old.measureFrom
+		if !old.measure {
+			t.measureFrom = b.nanos()
+		}
+	}
+	b.tune.Store(t)
+	return old
 }
 
 var errEmptyName = errors.New("breaker: name must not be empty")
@@ -39,11 +83,11 @@ func newBase(name string, cfg Config, o *options) (*base, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b := &base{name: name, cfg: cfg, s: cfg.settings(), clk: o.clock, obs: o.observer}
-	b.measure = b.s.TracksDuration()
+	b := &base{name: name, clk: o.clock, obs: o.observer}
+	b.tune.Store(newTuning(cfg))
 	if b.clk == nil {
 		b.clk = clock.New()
-		b.wantCoarse = b.measure
+		b.realClock = true
 	}
 	b.em.init(name, b.clk, o.sinks)
 	return b, nil
@@ -54,15 +98,15 @@ func newBase(name string, cfg Config, o *options) (*base, error) {
 // can fail or panic, so a failed construction leaves nothing running.
 // Until then nanos reads the clock directly.
 func (b *base) acquireShared() {
-	if b.wantCoarse {
-		b.coarse = sharedCoarse.acquire()
+	if b.realClock && b.tuning().measure {
+		b.coarse.Store(sharedCoarse.acquire())
 	}
 }
 
 // release gives back what newBase took. Called once, by Close.
 func (b *base) release() {
-	if b.coarse != nil {
-		b.coarse.release()
+	if c := b.coarse.Load(); c != nil {
+		c.release()
 	}
 	b.em.stop()
 	b.em.hub.Close()
@@ -71,8 +115,8 @@ func (b *base) release() {
 // nanos is the time source for call durations and time windows: the coarse
 // clock under the real clock, the injected clock otherwise.
 func (b *base) nanos() int64 {
-	if b.coarse != nil {
-		return b.coarse.nanos()
+	if c := b.coarse.Load(); c != nil {
+		return c.nanos()
 	}
 	return b.clk.Now().UnixNano()
 }

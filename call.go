@@ -72,9 +72,13 @@ func execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T,
 	}()
 	callCtx := ctx
 	var deadline time.Time
-	if b != nil && b.cfg.CallTimeout > 0 {
+	var callTimeout time.Duration
+	if b != nil {
+		callTimeout = b.tuning().cfg.CallTimeout
+	}
+	if callTimeout > 0 {
 		var cancel context.CancelFunc
-		deadline = b.clk.Now().Add(b.cfg.CallTimeout)
+		deadline = b.clk.Now().Add(callTimeout)
 		callCtx, cancel = b.clk.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
@@ -88,9 +92,9 @@ func execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T,
 		b.life.timeouts.Add(1)
 		p.Failure()
 		if err == nil {
-			return v, false, fmt.Errorf("%w after %v", ErrTimeout, b.cfg.CallTimeout)
+			return v, false, fmt.Errorf("%w after %v", ErrTimeout, callTimeout)
 		}
-		return v, false, fmt.Errorf("%w after %v: %w", ErrTimeout, b.cfg.CallTimeout, err)
+		return v, false, fmt.Errorf("%w after %v: %w", ErrTimeout, callTimeout, err)
 	}
 	resolved = true
 	p.Done(err)

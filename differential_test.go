@@ -249,6 +249,8 @@ type diffHarness struct {
 	aev   diffEvents // the actor's events seen so far
 	xev   diffEvents // the mutex variant's events seen so far
 	held  []diffHeld
+
+	maxProbes int // the largest HalfOpen.MaxProbes of any config so far
 }
 
 const diffName = "diff"
@@ -256,7 +258,7 @@ const diffName = "diff"
 func diffProperty(t *rapid.T) {
 	cfg := diffConfig(t)
 	t.Logf("config: %+v (IsFailure set: %v)", cfg, cfg.IsFailure != nil)
-	h := &diffHarness{cfg: cfg, amk: clock.NewMock(), xmk: clock.NewMock()}
+	h := &diffHarness{cfg: cfg, amk: clock.NewMock(), xmk: clock.NewMock(), maxProbes: cfg.HalfOpen.MaxProbes}
 	if !h.amk.Now().Equal(h.xmk.Now()) {
 		t.Fatalf("mock clocks start apart: %v, %v", h.amk.Now(), h.xmk.Now())
 	}
@@ -289,6 +291,7 @@ func diffProperty(t *rapid.T) {
 		"Disable":         h.opDisable,
 		"Close":           h.opClose,
 		"Adopt":           h.opAdopt,
+		"Reconfigure":     h.opReconfigure,
 		"AdvanceSmall":    func(t *rapid.T) { h.pureAdvance(t, "small") },
 		"AdvanceDeadline": func(t *rapid.T) { h.pureAdvance(t, "deadline") },
 		"AdvanceAny":      func(t *rapid.T) { h.pureAdvance(t, "") },
@@ -567,6 +570,9 @@ func (h *diffHarness) opProbeRound(t *rapid.T) {
 			probes = append(probes, p)
 		}
 	}
+	if rapid.IntRange(0, 3).Draw(t, "reconfigureWithProbes") == 0 {
+		h.opReconfigure(t) // with probes in flight
+	}
 	for len(probes) > 0 {
 		i := rapid.IntRange(0, len(probes)-1).Draw(t, "probe")
 		h.report(t, &probes[i])
@@ -789,6 +795,52 @@ func (h *diffHarness) opProbeBurst(t *rapid.T) {
 	h.check(t)
 }
 
+// opReconfigure gives all three a new config: a fresh one, or the current
+// one with some groups of fields redrawn (so that windows of the same
+// shape, which keep their statistics, come up often).
+func (h *diffHarness) opReconfigure(t *rapid.T) {
+	h.maybeAdvance(t)
+	cfg := diffConfig(t)
+	if rapid.Bool().Draw(t, "reconfigurePartly") {
+		mixed := h.cfg
+		for i, take := range []func(){
+			func() { mixed.Window, mixed.MinimumCalls = cfg.Window, cfg.MinimumCalls },
+			func() { mixed.ConsecutiveFailures = cfg.ConsecutiveFailures },
+			func() { mixed.FailureRate, mixed.MinimumCalls = cfg.FailureRate, cfg.MinimumCalls },
+			func() { mixed.SlowCallDuration, mixed.SlowCallRate = cfg.SlowCallDuration, cfg.SlowCallRate },
+			func() {
+				mixed.OpenTimeout, mixed.BackoffMultiplier, mixed.MaxOpenTimeout = cfg.OpenTimeout, cfg.BackoffMultiplier, cfg.MaxOpenTimeout
+			},
+			func() { mixed.HalfOpen = cfg.HalfOpen },
+			func() { mixed.IsFailure = cfg.IsFailure },
+		} {
+			if rapid.Bool().Draw(t, fmt.Sprintf("redraw%d", i)) {
+				take()
+			}
+		}
+		if mixed.Validate() == nil {
+			cfg = mixed
+		}
+	}
+	t.Logf("reconfigure (model %v): %+v (IsFailure set: %v)", h.model.state, cfg, cfg.IsFailure != nil)
+	want := error(nil)
+	if h.model.stopped {
+		want = ErrStopped
+	}
+	h.model.reconfigure(cfg)
+	if err := h.actor.Reconfigure(cfg); err != want {
+		t.Fatalf("actor: Reconfigure = %v, want %v", err, want)
+	}
+	if err := h.mutex.Reconfigure(cfg); err != want {
+		t.Fatalf("mutex: Reconfigure = %v, want %v", err, want)
+	}
+	settle(h.actor)
+	if !h.model.stopped {
+		h.cfg = cfg
+		h.maxProbes = max(h.maxProbes, cfg.HalfOpen.MaxProbes)
+	}
+}
+
 // check compares both implementations with the model.
 func (h *diffHarness) check(t *rapid.T) {
 	settle(h.actor)
@@ -810,8 +862,8 @@ func (h *diffHarness) check(t *rapid.T) {
 		if d := diffMetrics(got, want); d != "" {
 			t.Fatalf("%s: Metrics differ from the model (got, want):\n%s", who, d)
 		}
-		if got.HalfOpenInFlight > h.cfg.HalfOpen.MaxProbes {
-			t.Fatalf("%s: %d probes in flight, MaxProbes %d", who, got.HalfOpenInFlight, h.cfg.HalfOpen.MaxProbes)
+		if got.HalfOpenInFlight > h.maxProbes {
+			t.Fatalf("%s: %d probes in flight, MaxProbes at most %d", who, got.HalfOpenInFlight, h.maxProbes)
 		}
 	}
 	h.checkEvents(t, "actor", h.asub, &h.aev)

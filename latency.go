@@ -80,7 +80,7 @@ func (h *latencyHistogram) snapshot() Histogram {
 // the breaker measures durations, to the latency histograms.
 func (b *base) countOutcome(o engine.Outcome, d time.Duration, slow bool) {
 	b.life.countOutcome(o, slow)
-	if b.measure {
+	if b.tuning().measure {
 		b.life.latency[o].observe(d)
 	}
 }
@@ -91,7 +91,7 @@ func (b *base) countMeasured(o engine.Outcome, d time.Duration, slow bool) {
 	if slow {
 		b.life.slow.inc()
 	}
-	if b.measure {
+	if b.tuning().measure {
 		b.life.latency[o].observe(d)
 	}
 }
@@ -101,7 +101,7 @@ func (b *base) countMeasured(o engine.Outcome, d time.Duration, slow bool) {
 // window: durations are then never read, to keep the clock off the fast
 // path). Safe for concurrent use.
 func (b *base) Latencies() (Latencies, bool) {
-	if !b.measure {
+	if !b.tuning().measure {
 		return Latencies{}, false
 	}
 	return Latencies{

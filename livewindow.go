@@ -38,6 +38,7 @@ type liveWindow struct {
 	folding atomic.Bool // a fold of n is pending with the actor
 
 	ring    []atomic.Uint32 // count-based: call n (0-based) goes to ring[n % len(ring)]
+	seeded  uint64          // count-based: calls carried over by reshaped, in the ring's last slots
 	width   int64           // time-based: nanoseconds per bucket
 	buckets []liveBucket    // time-based: bucket i of Unix time lives in buckets[i % len]
 	_       [64]byte
@@ -93,7 +94,7 @@ type latchedTrip struct {
 func (w *liveWindow) shut(c engine.Counts) {
 	b := w.b
 	at := b.clk.Now()
-	l := &latchedTrip{at: at, c: c, err: &OpenError{Breaker: b.name, Until: at.Add(b.s.OpenDuration(0))}}
+	l := &latchedTrip{at: at, c: c, err: &OpenError{Breaker: b.name, Until: at.Add(b.tuning().s.OpenDuration(0))}}
 	if w.latch.CompareAndSwap(nil, l) {
 		b.send(message{kind: msgTrip, w: w}, false)
 	}
@@ -105,8 +106,12 @@ const (
 )
 
 func newLiveWindow(b *Breaker, tracks bool) *liveWindow {
+	return newLiveWindowOf(b, tracks, b.tuning().s.Window)
+}
+
+// newLiveWindowOf is an empty live window of shape win.
+func newLiveWindowOf(b *Breaker, tracks bool, win engine.Window) *liveWindow {
 	w := &liveWindow{b: b, tracks: tracks}
-	win := b.s.Window
 	if win.Kind == engine.TimeBased {
 		w.width = int64(win.BucketWidth())
 		w.buckets = make([]liveBucket, win.Buckets)
@@ -141,7 +146,8 @@ func nFailsOf(n uint64) uint64 { return (n & nFailsMask) >> 40 }
 // answers by evaluating the window.
 func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (mayTrip bool) {
 	b := w.b
-	s := &b.s
+	t := b.tuning()
+	s := &t.s
 	var nb uint32
 	if failure {
 		nb |= bitFailure
@@ -162,7 +168,7 @@ func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (may
 			b.countOutcome(outcomeOf(failure), d, slow)
 			return false
 		}
-		if b.measure {
+		if t.measure {
 			b.countMeasured(outcomeOf(failure), d, slow)
 		}
 		if failure {
@@ -182,7 +188,7 @@ func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (may
 		if !w.tracks {
 			return false
 		}
-		return nb != 0 || calls == uint64(s.MinimumCalls)
+		return nb != 0 || calls+w.seeded == uint64(s.MinimumCalls)
 	}
 	b.countOutcome(outcomeOf(failure), d, slow)
 	if failure {
@@ -342,7 +348,7 @@ func count(word *atomic.Uint64, idx int64) int {
 func (w *liveWindow) counts(now int64) engine.Counts {
 	c := engine.Counts{ConsecutiveFailures: int(w.consec.Load())}
 	if w.ring != nil {
-		c.Calls = int(min(nCallsOf(w.n.Load()), uint64(len(w.ring))))
+		c.Calls = int(min(nCallsOf(w.n.Load())+w.seeded, uint64(len(w.ring))))
 		c.Failures = clampCount(w.fails.Load(), c.Calls)
 		c.SlowCalls = clampCount(w.slow.Load(), c.Calls)
 		c.SlowFailures = clampCount(w.slowFails.Load(), c.SlowCalls)
@@ -374,4 +380,72 @@ func mod(i int64, n int) int64 {
 		m += int64(n)
 	}
 	return m
+}
+
+// reshaped returns a live window of shape to holding what w (of shape
+// from) holds at now (Unix ns) that still fits, as the engine reshapes its
+// own windows (engine.Machine.Reconfigure): a count window keeps its most
+// recent calls, a time window the buckets that fit its new buckets
+// (engine.Rebucket), a window of another kind nothing. The failures in a
+// row carry over.
+//
+// The calls a count window carries over sit in the last slots of the new
+// ring (seeded), outside its packed word, which counts only the calls
+// recorded in it: the carried calls are already in the lifetime counters
+// once the actor retires w. The actor calls reshaped, then publishes the
+// new window and retires w; an outcome recorded into w meanwhile, or
+// reported later by a permit granted in w, counts in the lifetime
+// counters (as a stale permit's outcome does), not in the new window.
+func (w *liveWindow) reshaped(now int64, from, to engine.Window) *liveWindow {
+	nw := newLiveWindowOf(w.b, w.tracks, to)
+	nw.consec.Store(w.consec.Load())
+	switch {
+	case from.Kind != to.Kind:
+	case w.ring != nil:
+		n := nCallsOf(w.n.Load()) + w.seeded
+		size, newSize := uint64(len(w.ring)), uint64(len(nw.ring))
+		keep := min(n, size, newSize)
+		for k := range keep {
+			// Call number n−keep+k (0-based) of w, the oldest kept first.
+			// w's own calls are numbered after its seeded ones, which sit
+			// in its last slots.
+			i := (n - keep + k + size - w.seeded%size) % size
+			b := w.ring[i].Load()
+			nw.ring[newSize-keep+k].Store(b)
+			nw.adjust(0, b)
+		}
+		nw.seeded = keep
+	default:
+		oldWidth, newWidth := time.Duration(w.width), time.Duration(nw.width)
+		cur := max(engine.BucketIndex(time.Unix(0, now), oldWidth), w.newest.Load())
+		newCur := engine.Rebucket(cur, oldWidth, newWidth)
+		nw.newest.Store(newCur)
+		for i := cur - int64(len(w.buckets)) + 1; i <= cur; i++ {
+			j := engine.Rebucket(i, oldWidth, newWidth)
+			if j <= newCur-int64(len(nw.buckets)) {
+				continue
+			}
+			bk, nb := &w.buckets[mod(i, len(w.buckets))], &nw.buckets[mod(j, len(nw.buckets))]
+			calls, fails, slow, slowFails := count(&bk.calls, i), count(&bk.fails, i), count(&bk.slow, i), count(&bk.slowFails, i)
+			if calls == 0 {
+				continue
+			}
+			addTagged(&nb.calls, j, calls)
+			addTagged(&nb.fails, j, fails)
+			addTagged(&nb.slow, j, slow)
+			addTagged(&nb.slowFails, j, slowFails)
+			if fails+slow > 0 {
+				nw.lastBad.Store(max(nw.lastBad.Load(), j))
+			}
+		}
+	}
+	return nw
+}
+
+// addTagged adds n to the counter of bucket idx in word, which counts
+// bucket idx or nothing yet. For a window nobody else writes to yet.
+func addTagged(word *atomic.Uint64, idx int64, n int) {
+	if n > 0 {
+		word.Store(uint64(uint32(idx))<<32 | uint64(uint32(count(word, idx)+n)))
+	}
 }

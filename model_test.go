@@ -91,6 +91,10 @@ type refModel struct {
 	// latched is set by a trip from Closed and cleared by settled: until
 	// then an implementation that latches trips may still show Closed.
 	latched bool
+
+	// measureFrom is when a reconfiguration last switched the measuring of
+	// durations on (zero: measured from the start, or never).
+	measureFrom time.Time
 }
 
 // modelCall is one counted outcome.
@@ -303,7 +307,7 @@ func (m *refModel) report(p modelPermit, o modelOutcome) {
 		}
 		m.reported[p.probe] = true
 	}
-	slow := m.slow(m.now.Sub(p.start))
+	slow := m.slow(m.now.Sub(modelLater(p.start, m.measureFrom)))
 	switch o {
 	case modelSuccess:
 		m.successes++
@@ -635,4 +639,90 @@ func (m *refModel) metrics() Metrics {
 		mt.SlowCallRate = float64(slow) / float64(calls)
 	}
 	return mt
+}
+
+// reconfigure gives the model a new configuration (DESIGN §11 and
+// Supervisor.Reconfigure's documentation), at the model's current time:
+//
+//   - after Close nothing changes;
+//   - the state, epoch, attempt, lifetime counters, probes in flight and
+//     probe tally are kept; the new policy judges the next probe;
+//   - the window keeps the calls it holds now that fit the new one: for
+//     two count windows, the most recent calls (at most the new Size); for
+//     two time windows, every call, moved to the start of the old bucket it
+//     was in (so the new buckets, read at any later time, keep what fits);
+//     for windows of different kinds, none. The failures in a row are kept;
+//   - Closed trips now if a condition holds, with ReasonReconfigured;
+//   - Open's deadline becomes when it opened plus the new open duration
+//     for the attempt, HalfOpen's when it began plus the new MaxWait (none
+//     if 0), at the earliest now; a deadline that is now is applied now;
+//   - durations: a call admitted before measuring (slow-call tracking or a
+//     time window) was switched on is timed from when it was switched on.
+func (m *refModel) reconfigure(cfg Config) {
+	if m.stopped {
+		return
+	}
+	old := m.cfg
+	var in []modelCall
+	if m.state == Closed || m.state == Disabled {
+		in = m.windowCalls()
+	}
+	switch w := cfg.Window; {
+	case w.Kind != old.Window.Kind:
+		in = nil
+	case w.Kind == CountBased:
+		in = in[max(0, len(in)-w.Size):]
+	default:
+		width := int64(old.Window.Duration) / int64(old.Window.Buckets)
+		for i := range in {
+			in[i].at = time.Unix(0, modelFloorDiv(in[i].at.UnixNano(), width)*width)
+		}
+	}
+	m.calls = in
+	if modelMeasures(cfg) && !modelMeasures(old) {
+		m.measureFrom = m.now
+	}
+	m.cfg = cfg
+	switch m.state {
+	case Closed:
+		n := len(m.events)
+		m.tripIfDue()
+		if len(m.events) > n {
+			m.events[n].reason = ReasonReconfigured
+		}
+	case Open:
+		m.deadline = modelLater(m.since.Add(modelOpenDuration(cfg, m.attempt)), m.now)
+	case HalfOpen:
+		m.deadline = time.Time{}
+		if cfg.HalfOpen.MaxWait > 0 {
+			m.deadline = modelLater(m.since.Add(cfg.HalfOpen.MaxWait), m.now)
+		}
+	}
+	m.advanceTo(m.now)
+}
+
+// windowCalls returns (a copy of) the calls in the window now, oldest
+// first.
+func (m *refModel) windowCalls() []modelCall {
+	w := m.cfg.Window
+	if w.Kind == CountBased {
+		return slices.Clone(m.calls[max(0, len(m.calls)-w.Size):])
+	}
+	width := int64(w.Duration) / int64(w.Buckets)
+	cur := modelFloorDiv(m.now.UnixNano(), width)
+	return slices.DeleteFunc(slices.Clone(m.calls), func(c modelCall) bool {
+		return modelFloorDiv(c.at.UnixNano(), width) <= cur-int64(w.Buckets)
+	})
+}
+
+// modelMeasures reports whether a breaker with cfg times its calls.
+func modelMeasures(cfg Config) bool {
+	return cfg.SlowCallDuration > 0 || cfg.Window.Kind == TimeBased
+}
+
+func modelLater(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }

@@ -36,7 +36,7 @@ func NewMutex(name string, cfg Config, opts ...Option) (*MutexBreaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &MutexBreaker{base: bs, m: engine.NewMachine(bs.s, bs.clk.Now())}
+	b := &MutexBreaker{base: bs, m: engine.NewMachine(bs.tuning().s, bs.clk.Now())}
 	b.acquireShared() // last: a failed construction leaves no goroutine
 	return b, nil
 }
@@ -66,7 +66,7 @@ func (b *MutexBreaker) now() time.Time {
 // windowTime is the time a time window records and reads at, from the
 // same source as call durations; for count windows it is now.
 func (b *MutexBreaker) windowTime(nanos int64, now time.Time) time.Time {
-	if b.s.Window.Kind != engine.TimeBased {
+	if b.tuning().s.Window.Kind != engine.TimeBased {
 		return now
 	}
 	if nanos == 0 {
@@ -137,7 +137,7 @@ func (b *MutexBreaker) Acquire(ctx context.Context) (Permit, error) {
 	if b.obs != nil {
 		b.observeAdmitted(ctx, st, t.Probe != 0)
 	}
-	if b.measure {
+	if b.tuning().measure {
 		p.start = b.nanos()
 	}
 	return p, nil
@@ -223,7 +223,7 @@ func (b *MutexBreaker) Metrics() Metrics {
 		m.WindowCalls, m.WindowFailures, m.WindowSlowCalls = c.Calls, c.Failures, c.SlowCalls
 		m.WindowSlowFailures = c.SlowFailures
 		m.ConsecutiveFailures = c.ConsecutiveFailures
-		m.FailureRate, m.SlowCallRate = b.s.Rates(c)
+		m.FailureRate, m.SlowCallRate = b.tuning().s.Rates(c)
 	} else {
 		m.FailureRate, m.SlowCallRate = -1, -1
 	}
@@ -239,6 +239,33 @@ func (b *MutexBreaker) ForceOpen() { b.command(cmdForceOpen) }
 
 // Disable moves to Disabled, admitting every call, until Reset.
 func (b *MutexBreaker) Disable() { b.command(cmdDisable) }
+
+// Reconfigure validates cfg and makes it the breaker's configuration,
+// keeping its state, epoch, lifetime counters, probes in flight and, as
+// far as they fit the new window, its window's statistics; it trips at
+// once (ReasonReconfigured) if the new thresholds are already exceeded.
+// It behaves as Breaker.Reconfigure does (see Supervisor.Reconfigure). It
+// returns the validation error, changing nothing, or ErrStopped after
+// Close. Safe for concurrent use.
+func (b *MutexBreaker) Reconfigure(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return ErrStopped
+	}
+	now := b.clk.Now()
+	b.advance(now)
+	b.retune(cfg)
+	b.apply(b.m.Reconfigure(now, b.tuning().s))
+	if st := b.m.State(); st == Open && !b.m.Deadline().Equal(b.openErr.Until) {
+		b.openErr = &OpenError{Breaker: b.name, Until: b.m.Deadline()}
+	}
+	b.advance(now) // a deadline the new timeouts put in the past is due now
+	return nil
+}
 
 func (b *MutexBreaker) command(c command) {
 	b.mu.Lock()

@@ -11,8 +11,9 @@ func (b *base) TransitionCount(from, to State) uint64 {
 	return b.life.transitionCount(from, to)
 }
 
-// Config returns the configuration the breaker was created with.
-func (b *base) Config() Config { return b.cfg }
+// Config returns the breaker's configuration: the one it was created
+// with, or the last one given to Reconfigure. Safe for concurrent use.
+func (b *base) Config() Config { return b.tuning().cfg }
 
 // Clock returns the clock the breaker reads: the one given with WithClock,
 // or the real clock. Wrappers (breakerhttp) use it so tests pass a mock

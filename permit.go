@@ -89,7 +89,7 @@ func (p Permit) Done(err error) {
 func (p Permit) classify(err error) {
 	o := engine.Failure
 	defer func() { p.r.report(p, o) }()
-	if !p.r.core().cfg.isFailure(err) {
+	if !p.r.core().tuning().cfg.isFailure(err) {
 		o = engine.Ignore
 	}
 }
@@ -103,16 +103,19 @@ func (p Permit) resolve(o engine.Outcome) {
 // measure returns the time now and the call's duration, and whether it is
 // slow, when the breaker tracks durations.
 func (b *base) measureCall(p Permit) (now int64, d time.Duration, slow bool) {
-	if !b.measure {
-		return 0, 0, false // inlined: the common case costs one load
+	t := b.tuning()
+	if !t.measure {
+		return 0, 0, false // inlined: the common case costs two loads
 	}
-	return b.measureSlow(p)
+	return b.measureSlow(p, t)
 }
 
-func (b *base) measureSlow(p Permit) (now int64, d time.Duration, slow bool) {
+func (b *base) measureSlow(p Permit, t *tuning) (now int64, d time.Duration, slow bool) {
 	now = b.nanos()
-	d = time.Duration(now - p.start)
-	return now, d, b.s.Slow(d)
+	// A call admitted before a reconfiguration switched measuring on has
+	// no start time: it is timed from when measuring began.
+	d = time.Duration(now - max(p.start, t.measureFrom))
+	return now, d, t.s.Slow(d)
 }
 
 // callKind is the event kind of a reported outcome.
@@ -155,7 +158,7 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 		if b.obs != nil {
 			b.observeAdmitted(ctx, v.state, false)
 		}
-		if b.measure {
+		if b.tuning().measure {
 			return Permit{r: v.win, epoch: v.epoch, start: b.nanos()}, nil
 		}
 		return Permit{r: v.win, epoch: v.epoch}, nil
@@ -170,7 +173,7 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 			b.observeAdmitted(ctx, v.state, true)
 		}
 		p := Permit{r: v.probes, epoch: v.epoch, probe: uint64(slot+1)<<32 | uint64(id)}
-		if b.measure {
+		if b.tuning().measure {
 			p.start = b.nanos()
 		}
 		return p, nil
@@ -205,10 +208,14 @@ func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	if mutant.CountStale {
 		w = b.view.Load().win
 	}
-	if v := b.view.Load(); o == engine.Ignore || w == nil || v.win != w || v.mode != modeAdmit {
+	v := b.view.Load()
+	if v.win != w && v.epoch == p.epoch {
+		w = v.win // the same period, in a window Reconfigure has reshaped
+	}
+	if o == engine.Ignore || w == nil || v.win != w || v.mode != modeAdmit {
 		b.countOutcome(o, d, slow) // stale or ignored: lifetime counters only
 	} else if w.record(now, o == engine.Failure, slow, d) && w.latch.Load() == nil {
-		if c := w.counts(now); b.s.Evaluate(c).Reason != engine.ReasonNone {
+		if c := w.counts(now); b.tuning().s.Evaluate(c).Reason != engine.ReasonNone {
 			w.shut(c)
 		}
 	}

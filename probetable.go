@@ -81,6 +81,22 @@ func (t *probeTable) claim(p Permit) bool {
 	return t.slots[slot].CompareAndSwap(slotTaken|uint64(uint32(p.probe)), 0)
 }
 
+// resized returns a table for the rest of t's period with room for
+// maxProbes probes in flight, and retires t: t admits nothing more (an
+// admission racing the retirement fails its compare-and-swap and is
+// rejected with ErrTooManyProbes), while its probes in flight keep their
+// slots in t, so each still reports once. The new table carries the
+// period's counts on (issued, so probe numbers continue; in flight, which
+// the actor lowers there as their outcomes are applied) with all its slots
+// free. The actor only, when a reconfiguration changes MaxProbes.
+func (t *probeTable) resized(maxProbes int) *probeTable {
+	const retired = 1 << 31 // in the in-flight half: every admission sees it as full
+	w := t.word.Add(retired) - retired
+	nt := newProbeTable(t.b, maxProbes)
+	nt.word.Store(w)
+	return nt
+}
+
 // issued returns how many probes the period has admitted.
 func (t *probeTable) issued() uint32 { return uint32(t.word.Load() >> 32) }
 

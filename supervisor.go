@@ -31,6 +31,7 @@ type Supervisor struct {
 	closed   atomic.Bool
 	store    *storeWriter   // WithStateStore; nil without a store
 	removing sync.WaitGroup // Removes still closing their breaker; Close waits for them
+	applyMu  sync.Mutex     // serialises Apply, so that one set is applied whole before the next
 }
 
 // NewSupervisor returns an empty supervisor. Its options (WithClock,
