@@ -831,6 +831,11 @@ func (h *diffHarness) opReconfigure(t *rapid.T) {
 	if err := h.actor.Reconfigure(cfg); err != want {
 		t.Fatalf("actor: Reconfigure = %v, want %v", err, want)
 	}
+	if s := h.actor.State(); s != h.model.state {
+		// Reconfigure returns once what it causes is published, a
+		// deadline it moved into the past included: no settling needed.
+		t.Fatalf("actor: State() right after Reconfigure = %v, model says %v", s, h.model.state)
+	}
 	if err := h.mutex.Reconfigure(cfg); err != want {
 		t.Fatalf("mutex: Reconfigure = %v, want %v", err, want)
 	}
