@@ -399,8 +399,8 @@ func (m *refModel) decideHalfOpen() {
 			m.reopenFromProbes(ReasonProbeFailed, 0)
 		case last.bad(m.cfg):
 			m.reopenFromProbes(ReasonProbeSlow, 0)
-		case n >= h.SuccessThreshold:
-			m.enter(m.now, Closed, ReasonProbesSucceeded, 0, n)
+		case modelGoodRun(m.verdicts, m.cfg) >= h.SuccessThreshold:
+			m.enter(m.now, Closed, ReasonProbesSucceeded, 0, modelGoodRun(m.verdicts, m.cfg))
 		}
 		return
 	}
@@ -679,6 +679,11 @@ func (m *refModel) reconfigure(cfg Config) {
 		}
 	}
 	m.calls = in
+	for i, v := range m.verdicts {
+		// A probe is judged when it reports, by the configuration of the
+		// moment: a later SlowCallRate does not judge it again.
+		m.verdicts[i] = modelVerdict{failed: v.bad(old)}
+	}
 	if modelMeasures(cfg) && !modelMeasures(old) {
 		m.measureFrom = m.now
 	}
@@ -713,6 +718,17 @@ func (m *refModel) windowCalls() []modelCall {
 	return slices.DeleteFunc(slices.Clone(m.calls), func(c modelCall) bool {
 		return modelFloorDiv(c.at.UnixNano(), width) <= cur-int64(w.Buckets)
 	})
+}
+
+// modelGoodRun is how many verdicts in a row, to the last, are good.
+// Without reconfiguration a Strict period holds only good verdicts; one
+// switched to Strict from ByRate counts the good run since the last bad.
+func modelGoodRun(vs []modelVerdict, cfg Config) int {
+	n := 0
+	for i := len(vs) - 1; i >= 0 && !vs[i].bad(cfg); i-- {
+		n++
+	}
+	return n
 }
 
 // modelMeasures reports whether a breaker with cfg times its calls.
