@@ -536,7 +536,7 @@ type fuzzStep struct {
 	c       engine.Counts // TripIf's argument, Counts' result
 	counted bool
 	tr      engine.Transition
-	rm      engine.Remote // Adopt's argument
+	rm      engine.Remote   // Adopt's argument
 	s       engine.Settings // Reconfigure's argument
 }
 
