@@ -9,6 +9,8 @@
 #   make fuzz     each fuzz target for FUZZTIME (default 30s)
 #   make cover    coverage profile (cover.out) and a per-function summary
 #   make demo     the live demo: a flaky backend, protected traffic, events
+#   make demo-fleet three instances sharing breaker state on Redis (starts a
+#                 private redis-server on a free port; REDIS_ADDR to use one)
 #   make stress   the race and differential suites, scaled up (STRESS, default 20)
 #   make mutation the suite against each seeded bug; every one must be caught
 #
@@ -26,7 +28,7 @@ STRESS      ?= 20
 # bench/ is linted but its tests are the benchmarks (make bench).
 MODULES     ?= breakerredis breakerotel
 
-.PHONY: test bench bench-report bench-profile lint fuzz cover demo stress mutation
+.PHONY: test bench bench-report bench-profile lint fuzz cover demo demo-fleet stress mutation
 
 test:
 	$(GO) test -race -count=1 ./...
@@ -77,6 +79,10 @@ cover:
 
 demo:
 	$(GO) run ./cmd/breakerdemo
+
+REDIS_ADDR ?=
+demo-fleet:
+	cd breakerredis && $(GO) run ./cmd/fleetdemo $(if $(REDIS_ADDR),-addr $(REDIS_ADDR))
 
 # Heavier than `make test`: the stress tests run STRESS times longer and the
 # differential test checks 50x more random scripts, all under -race.

@@ -28,7 +28,7 @@ type member struct {
 func join(t *testing.T, srv *redisServer, id string, storeOpts []Option, supOpts ...breaker.Option) *member {
 	t.Helper()
 	c := srv.Client()
-	st := New(c, "fleet", storeOpts...)
+	st := New(c, "fleet", append([]Option{WithInstance(id)}, storeOpts...)...)
 	sup := breaker.NewSupervisor(append([]breaker.Option{breaker.WithStateStore(st), breaker.WithInstance(id)}, supOpts...)...)
 	m := &member{id: id, sup: sup, st: st, ev: sup.Subscribe(events.WithBuffer(4096))}
 	t.Cleanup(func() {

@@ -61,9 +61,12 @@ func (s *Store) nextLease() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
-// holderID is who this instance is as a lease holder: its Origin once a
-// Save has taught it, a random token before.
+// holderID is who this instance is as a lease holder: its Origin (from
+// WithInstance, or once a Save has taught it), a random token before.
 func (s *Store) holderID() string {
+	if s.o.instance != "" {
+		return s.o.instance
+	}
 	if len(s.origins) == 1 {
 		for o := range s.origins {
 			return o

@@ -20,6 +20,7 @@ type options struct {
 	timeout      time.Duration
 	health       time.Duration
 	clock        clock.Clock
+	instance     string
 }
 
 func defaultOptions() options {
@@ -93,4 +94,13 @@ func WithClock(c clock.Clock) Option {
 			o.clock = c
 		}
 	})
+}
+
+// WithInstance tells the store the Origin its supervisor saves with (the
+// id given to breaker.WithInstance). Without it the store learns the
+// Origin from the first record it saves, and until then holds a probe
+// lease (WithSingleProber) under a random token. Either way Watch leaves
+// out the records this instance wrote.
+func WithInstance(id string) Option {
+	return optionFunc(func(o *options) { o.instance = id })
 }

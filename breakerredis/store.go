@@ -76,13 +76,17 @@ func New(c redis.UniversalClient, namespace string, opts ...Option) *Store {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	prefix := "breaker:{" + namespace + "}"
-	return &Store{
+	st := &Store{
 		c: c, o: o, ctx: ctx, cancel: cancel,
 		hash: prefix, channel: prefix + ":events", lease: prefix + ":lease:",
 		seen: map[string]uint64{}, own: map[string]ownRecord{}, origins: map[string]bool{},
 		leases: map[string]leaseEntry{}, won: map[string]stored{}, wake: make(chan struct{}, 1),
 		token: newToken(),
 	}
+	if o.instance != "" {
+		st.origins[o.instance] = true
+	}
+	return st
 }
 
 var errNoClient = errors.New("breakerredis: nil redis client")
