@@ -28,21 +28,24 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	s := out.String()
-	for _, want := range []string{
-		`(?m)^ +[0-9.]+s  a  closed +→ open +consecutive-failures$`,
-		`(?m)^ +[0-9.]+s  b  closed +→ open +remote, from a, `,
-		`(?m)^ +[0-9.]+s  c  closed +→ open +remote, from a, `,
-		`(?m)^ +[0-9.]+s  [abc]  half-open +→ open +probe-failed$`,
-		`(?m)^ +[0-9.]+s  [abc]  half-open +→ closed +probes-succeeded$`,
-	} {
-		if !regexp.MustCompile(want).MatchString(s) {
-			t.Errorf("output lacks %s:\n%s", want, s)
-		}
+	count := func(re string) int { return len(regexp.MustCompile(re).FindAllString(s, -1)) }
+	// a sends the most traffic and usually trips first; under a loaded
+	// race-enabled run another may: either way one trips, two follow.
+	if n := count(`(?m)closed +→ open +consecutive-failures$`); n != 1 {
+		t.Errorf("%d instances tripped on their own, want 1:\n%s", n, s)
 	}
-	if n := len(regexp.MustCompile(`(?m)→ closed +remote, from [abc]`).FindAllString(s, -1)); n != 2 {
+	if n := count(`(?m)closed +→ open +remote, from [abc], `); n != 2 {
+		t.Errorf("%d instances followed the trip, want 2:\n%s", n, s)
+	}
+	if n := count(`(?m)half-open +→ closed +probes-succeeded$`); n != 1 {
+		t.Errorf("%d probers closed, want 1:\n%s", n, s)
+	}
+	if n := count(`(?m)open +→ closed +remote, from [abc], `); n != 2 {
 		t.Errorf("%d instances followed the prober's close, want 2:\n%s", n, s)
 	}
-	if n := len(regexp.MustCompile(`(?m)→ half-open`).FindAllString(s, -1)); n != 2 {
-		t.Errorf("%d half-open periods across the fleet, want 2 (one prober per round):\n%s", n, s)
+	// one prober per round: every half-open period ends in a verdict
+	half, verdicts := count(`→ half-open`), count(`half-open +→ (open|closed) +probe`)
+	if half == 0 || half != verdicts {
+		t.Errorf("%d half-open periods, %d probe verdicts; want one prober per round:\n%s", half, verdicts, s)
 	}
 }
