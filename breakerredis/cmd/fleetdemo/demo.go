@@ -83,7 +83,7 @@ func run(ctx context.Context, out io.Writer, addr string, scale float64) error {
 	cfg.HalfOpen = breaker.HalfOpenPolicy{MaxProbes: 1, Mode: breaker.Strict, SuccessThreshold: 2, MaxWait: at(5 * time.Second)}
 
 	fleet := []*instance{{id: "a", every: at(5 * time.Millisecond)},
-		{id: "b", every: at(40 * time.Millisecond)}, {id: "c", every: at(40 * time.Millisecond)}}
+		{id: "b", every: at(50 * time.Millisecond)}, {id: "c", every: at(50 * time.Millisecond)}}
 	var tl timeline
 	tl.start, tl.out = start, out
 	for _, in := range fleet {

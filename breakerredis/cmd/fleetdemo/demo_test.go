@@ -29,13 +29,13 @@ func TestDemo(t *testing.T) {
 	}
 	s := out.String()
 	count := func(re string) int { return len(regexp.MustCompile(re).FindAllString(s, -1)) }
-	// a sends the most traffic and usually trips first; under a loaded
-	// race-enabled run another may: either way one trips, two follow.
-	if n := count(`(?m)closed +→ open +consecutive-failures$`); n != 1 {
-		t.Errorf("%d instances tripped on their own, want 1:\n%s", n, s)
-	}
-	if n := count(`(?m)closed +→ open +remote, from [abc], `); n != 2 {
-		t.Errorf("%d instances followed the trip, want 2:\n%s", n, s)
+	// a sends the most traffic and trips first; b and c follow it. On a
+	// loaded machine (the race detector, a busy CI box) one may trip on its
+	// own before a's record arrives: either way all three open, at least
+	// one of them on its own.
+	own, followed := count(`(?m)closed +→ open +consecutive-failures$`), count(`(?m)closed +→ open +remote, from [abc], `)
+	if own < 1 || own+followed != 3 {
+		t.Errorf("%d instances tripped on their own and %d followed, want 1+ and 3 in all:\n%s", own, followed, s)
 	}
 	if n := count(`(?m)half-open +→ closed +probes-succeeded$`); n != 1 {
 		t.Errorf("%d probers closed, want 1:\n%s", n, s)
