@@ -34,7 +34,8 @@ import (
 //   - Trip (calls, mostly failures, until the model leaves Closed) and
 //     ProbeRound (from Open to the deadline, then up to MaxProbes+1
 //     probes reported in a random order, some twice), so that short
-//     scripts reach the half-open logic;
+//     scripts reach the half-open logic; QuietSpell (a half-open period
+//     with no probe outlives MaxWait a few times, then loses a probe);
 //   - Reset, ForceOpen, Disable, and now and then Close, after which the
 //     script goes on against the stopped breakers;
 //   - clock advances, on their own and just before another operation:
@@ -282,6 +283,7 @@ func diffProperty(t *rapid.T) {
 		"ReportTwice":     h.opReportTwice,
 		"Trip":            h.opTrip,
 		"ProbeRound":      h.opProbeRound,
+		"QuietSpell":      h.opQuietSpell,
 		"TripUnsettled":   h.opTripUnsettled,
 		"ProbeBurst":      h.opProbeBurst,
 		"SlowCall":        h.opSlowCall,
@@ -581,6 +583,38 @@ func (h *diffHarness) opProbeRound(t *rapid.T) {
 		}
 		probes = append(probes[:i], probes[i+1:]...)
 	}
+}
+
+// opQuietSpell drives the half-open rule "no traffic is no evidence": from
+// Open it first moves the clock to the open deadline; then, in a half-open
+// period with MaxWait and no probe in flight, it lets one to three MaxWait
+// deadlines pass (restarts: no transition, no event), admits a probe that
+// is never reported, and moves the clock exactly to the restarted
+// deadline, where the actor's own timer (re-armed by the restarts) must
+// reopen the breaker with no message to prompt it.
+func (h *diffHarness) opQuietSpell(t *rapid.T) {
+	if h.model.state == Open {
+		h.pureAdvance(t, "deadline")
+	}
+	w := h.cfg.HalfOpen.MaxWait
+	if h.model.state != HalfOpen || w == 0 || len(h.model.probes) != 0 {
+		return
+	}
+	k := rapid.IntRange(1, 3).Draw(t, "quietPeriods")
+	d := h.model.deadline.Sub(h.model.now) + time.Duration(k-1)*w +
+		time.Duration(rapid.Int64Range(0, int64(w)-1).Draw(t, "quietExtra"))
+	if h.model.now.Add(d).After(diffLimit) {
+		return
+	}
+	d = h.model.capTimeouts(d, diffMaxTimeouts)
+	fired := h.advance(t, d)
+	settle(h.actor)
+	t.Logf("quiet spell of %v: %d transitions (model: %v until %v)", d, fired, h.model.state, h.model.deadline.UnixNano())
+	h.check(t)
+	if p, ok := h.acquire(t); ok {
+		h.held = append(h.held, p) // lost, until some later Report draws it
+	}
+	h.pureAdvance(t, "deadline")
 }
 
 func (h *diffHarness) opSlowCall(t *rapid.T) {
