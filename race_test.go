@@ -666,6 +666,12 @@ func runStress(t *testing.T, im impl, v stressVariant, dur time.Duration) {
 		}()
 	}
 	time.Sleep(dur)
+	// On a loaded machine the workers may not have run enough within dur
+	// to trip the breaker, which the checks below need: keep them going,
+	// for a bounded time, until they have.
+	for giveUp := time.Now().Add(20*dur + 5*time.Second); c.Metrics().Trips == 0 && time.Now().Before(giveUp); {
+		time.Sleep(dur / 4)
+	}
 	stop.Store(true)
 	waitFor(t, "stress goroutines to stop", 20*time.Second, wg.Wait)
 
