@@ -1731,3 +1731,36 @@ func TestRegressionNothingEmittedAfterClose(t *testing.T) {
 		t.Errorf("reports after Remove are not in the lifetime counters: %+v", m)
 	}
 }
+
+// TestRegressionLongIdleReplaysNoCycles: a MutexBreaker left idle for a
+// long time replayed, on its next call, every Open/HalfOpen cycle it had
+// missed, one by one (a week of a 1 s open timeout with a 1 s MaxWait:
+// hundreds of thousands of transitions and events in one Acquire). An
+// idle breaker now makes at most the transitions that a quiet dependency
+// justifies: to HalfOpen, and (for a probe that was lost) one reopening;
+// half-open periods with nobody calling restart without a transition.
+func TestRegressionLongIdleReplaysNoCycles(t *testing.T) {
+	cfg := regConfig(func(c *Config) {
+		c.OpenTimeout, c.MaxOpenTimeout = time.Second, time.Second
+		c.HalfOpen.MaxWait = time.Second
+	})
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, cfg)
+		for range cfg.ConsecutiveFailures {
+			p, _ := c.Acquire(context.Background())
+			p.Failure()
+		}
+		settle(c)
+		advance(c, mk, time.Second)
+		if _, err := c.Acquire(context.Background()); err != nil { // a probe that is never reported
+			t.Fatal(err)
+		}
+		before := c.Metrics().Transitions
+		mk.Add(7 * 24 * time.Hour)
+		settle(c)
+		c.State()
+		if n := c.Metrics().Transitions - before; n > 3 {
+			t.Errorf("a week idle made %d transitions; want at most 3 (reopen for the lost probe, half-open, and no cycle per MaxWait)", n)
+		}
+	})
+}
