@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker"
 )
 
 // A TransportOption configures NewTransport.
@@ -31,6 +32,7 @@ type transportOptions struct {
 	fallback  func(*http.Request, error) (*http.Response, error)
 	maxHold   time.Duration
 	holdIsSet bool
+	configs   *breaker.ConfigSet
 }
 
 type middlewareOptions struct {
@@ -62,6 +64,17 @@ func WithClock(c clock.Clock) Option {
 		c = clock.New()
 	}
 	return clockOption{c}
+}
+
+// WithConfigSet makes the Transport create each key's breaker with
+// cs.Config(key): the set's entry named by the key (by default the
+// request's host, e.g. "api.example.com"), or else cs.Defaults, instead
+// of the Config given to NewTransport. NewTransport validates every
+// configuration in cs. As with any breaker of the Supervisor, the
+// configuration is used when the breaker is created; to change live
+// breakers, use Supervisor.Apply (or breaker.WatchConfigFile).
+func WithConfigSet(cs breaker.ConfigSet) TransportOption {
+	return transportOption(func(o *transportOptions) { o.configs = &cs })
 }
 
 // WithNext sets the RoundTripper that sends the requests the breaker

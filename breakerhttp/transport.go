@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,9 +111,11 @@ func (e *RejectedError) Unwrap() error { return e.Err }
 
 // Transport is an http.RoundTripper that sends each request through a
 // circuit breaker: one per key (by default the request's host), made on
-// first use with the Transport's Config in its Supervisor, named by the
-// key. Breakers of the same name in that Supervisor are shared, with
-// other Transports too, and keep the Config they were created with.
+// first use with the Transport's Config (or, with WithConfigSet, the
+// set's configuration for the key) in its Supervisor, named by the key.
+// Breakers of the same name in that Supervisor are shared, with other
+// Transports too, and keep the Config they were created with until it is
+// changed through the Supervisor (Reconfigure, Apply).
 //
 // For each request, RoundTrip:
 //
@@ -170,7 +173,8 @@ type Transport struct {
 	fallback func(*http.Request, error) (*http.Response, error)
 	clk      clock.Clock
 	maxHold  time.Duration
-	holds    sync.Map // key → *atomic.Int64: the hold's end, Unix ns
+	holds    sync.Map           // key → *atomic.Int64: the hold's end, Unix ns
+	configs  *breaker.ConfigSet // WithConfigSet; nil: cfg for every key
 }
 
 // NewTransport returns a Transport that makes its breakers with cfg in s.
@@ -188,6 +192,11 @@ func NewTransport(s *breaker.Supervisor, cfg breaker.Config, opts ...TransportOp
 			opt.applyTransport(&o)
 		}
 	}
+	if o.configs != nil {
+		if err := validateSet(*o.configs); err != nil {
+			return nil, err
+		}
+	}
 	t := &Transport{
 		sup:      s,
 		cfg:      cfg,
@@ -197,6 +206,7 @@ func NewTransport(s *breaker.Supervisor, cfg breaker.Config, opts ...TransportOp
 		fallback: o.fallback,
 		clk:      o.clk,
 		maxHold:  cfg.MaxOpenTimeout,
+		configs:  o.configs,
 	}
 	if t.next == nil {
 		t.next = http.DefaultTransport
@@ -223,7 +233,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("breakerhttp: no breaker key for request to %q", req.URL.Redacted())
 	}
-	b, err := t.sup.GetOrCreate(key, t.cfg)
+	cfg := t.cfg
+	if t.configs != nil {
+		cfg = t.configs.Config(key)
+	}
+	b, err := t.sup.GetOrCreate(key, cfg)
 	if err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("breakerhttp: breaker %q: %w", key, err)
@@ -382,4 +396,24 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
+}
+
+// validateSet validates every configuration of cs, naming the entry of
+// each problem.
+func validateSet(cs breaker.ConfigSet) error {
+	var errs []error
+	if err := cs.Defaults.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("breakerhttp: WithConfigSet: Defaults: %w", err))
+	}
+	names := make([]string, 0, len(cs.Breakers))
+	for name := range cs.Breakers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if err := cs.Breakers[name].Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("breakerhttp: WithConfigSet: Breakers[%q]: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
