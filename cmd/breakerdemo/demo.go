@@ -30,6 +30,7 @@ type config struct {
 	clients  int
 	listen   string // dashboard and metrics address; "" for none
 	state    string // state file (filestore); "" for none
+	config   string // a config set file (breaker.ParseConfigSet), reloaded on SIGHUP; "" for none
 }
 
 const (
@@ -89,6 +90,14 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 		return fmt.Errorf("-clients must be at least 1, got %d", c.clients)
 	}
 	cfg := breakerConfig(c.duration)
+	if c.config != "" {
+		out = &syncWriter{w: out}
+		cs, err := loadConfigSet(c.config)
+		if err != nil {
+			return fmt.Errorf("-config: %w", err)
+		}
+		cfg = cs.Config(breakerName)
+	}
 
 	// The flaky backend.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -207,6 +216,10 @@ func run(ctx context.Context, out io.Writer, c config) (err error) {
 		defer close(tlDone)
 		tl.run(runCtx, sub)
 	}()
+	if c.config != "" {
+		stopReload := reloadOnHangup(runCtx, out, c.config, sup)
+		defer stopReload()
+	}
 
 	var wg sync.WaitGroup
 	url := "http://" + ln.Addr().String() + "/quote"

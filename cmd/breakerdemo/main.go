@@ -12,7 +12,13 @@
 //
 // Usage:
 //
-//	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:8080] [-state demo-state.json]
+//	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:8080] [-state demo-state.json] [-config breakers.json]
+//
+// With -config it configures its breaker from that file (a config set, as
+// breaker.ParseConfigSet reads it: the entry "backend", else the
+// defaults), and re-reads it on SIGHUP (kill -HUP <pid>): a good file is
+// applied at once, keeping the breaker's state and window; a bad one is
+// reported and changes nothing.
 //
 // With -state it keeps the breaker's state in that file (package
 // filestore) and stays open 10 s per trip, long enough to outlast a
@@ -45,7 +51,7 @@ happened for a second, and a summary at the end (also on Ctrl-C).
 
 Usage:
 
-	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:8080]
+	breakerdemo [-duration 20s] [-clients 8] [-listen 127.0.0.1:8080] [-config breakers.json]
 
 Flags:
 `
@@ -64,6 +70,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long the demo runs; the backend's script scales to it")
 	flag.IntVar(&c.clients, "clients", 8, "concurrent clients")
 	flag.StringVar(&c.state, "state", "", "keep the breaker's state in this file across restarts (stop the demo during the outage and start it again: the breaker comes back open for the time it had left)")
+	flag.StringVar(&c.config, "config", "", "configure the breaker from this JSON config set file (the entry \"backend\", else the defaults; see breaker.ParseConfigSet), and reload it on SIGHUP")
 	flag.StringVar(&c.listen, "listen", "", "serve the live dashboard at / and Prometheus metrics at /metrics on this address while running (e.g. 127.0.0.1:8080)")
 	flag.Parse()
 	if flag.NArg() > 0 {
