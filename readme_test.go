@@ -179,7 +179,27 @@ func readmeStateAcrossRestarts(cfg breaker.Config) error {
 	return err
 }
 
+// readmeConfigFiles is the Configuration files and reload snippet.
+func readmeConfigFiles(ctx context.Context, sup *breaker.Supervisor, data []byte) error {
+	cs, err := breaker.ParseConfigSet(data) // every problem at once; nothing applied
+	if err != nil {
+		return err
+	}
+	if err := sup.Apply(cs); err != nil { // live breakers: their entry, else the defaults
+		return err
+	}
+	b, err := sup.GetOrCreate("orders", cs.Config("orders")) // a new breaker, from the set
+	if err != nil {
+		return err
+	}
+	_ = b
+	go breaker.WatchConfigFile(ctx, "/etc/myservice/breakers.json", sup, // re-applies it when it changes
+		breaker.WatchOnError(func(err error) { log.Print(err) })) // a bad file changes nothing
+	return nil
+}
+
 var (
+	_ = readmeConfigFiles
 	_ = readmeStateAcrossRestarts
 	_ = readmePrometheus
 	_ = readmeHTTP
