@@ -12,7 +12,8 @@
 #   make demo-fleet three instances sharing breaker state on Redis (starts a
 #                 private redis-server on a free port; REDIS_ADDR to use one)
 #   make stress   the race and differential suites, scaled up (STRESS, default 20)
-#   make mutation the suite against each seeded bug; every one must be caught
+#   make mutation the suite against each seeded bug (scripts/mutants/*.patch,
+#                 applied in a temporary worktree); every one must be caught
 #
 # ./... stays inside one module: nested modules (bench/, and any module listed
 # in MODULES) are tested and linted by their own loop below.

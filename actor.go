@@ -10,7 +10,6 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
-	"github.com/breakerlabs/breaker/internal/mutant"
 )
 
 // Breaker is a circuit breaker whose state machine is owned by one actor
@@ -568,10 +567,6 @@ func (a *actor) publish(tr engine.Transition) {
 		v.probes = newProbeTable(b, b.tuning().s.HalfOpen.MaxProbes)
 	}
 	a.registered = 0
-	if mutant.PublishFirst {
-		b.view.Store(v)
-		runtime.Gosched()
-	}
 	a.stopTimer()
 	a.armTimer(tr.Deadline)
 	if old != nil && old.win != nil {

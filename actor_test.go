@@ -17,7 +17,7 @@ import (
 // so a test that sees State() == Open and at once advances a mock clock
 // always fires the open timer. Nothing here sends the actor a message after
 // the trip (no settle, no Metrics): only the timer can move it on. Seeded
-// bug mut_publish_first (publish, then arm) makes the timer miss the
+// bug publish_first (scripts/mutants: publish, then arm) makes the timer miss the
 // advance and the breaker stay Open.
 func TestActorArmsTimerBeforePublishing(t *testing.T) {
 	cfg := DefaultConfig()

@@ -6,7 +6,6 @@ import (
 
 	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
-	"github.com/breakerlabs/breaker/internal/mutant"
 )
 
 // Permit is the right to make one call, granted by Acquire. Report its
@@ -205,9 +204,6 @@ func (b *Breaker) reject(ctx context.Context, s State, err error) (Permit, error
 func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	b := w.b
 	now, d, slow := b.measureCall(p)
-	if mutant.CountStale {
-		w = b.view.Load().win
-	}
 	v := b.view.Load()
 	if v.win != w && v.epoch == p.epoch {
 		w = v.win // the same period, in a window Reconfigure has reshaped

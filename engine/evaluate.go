@@ -1,7 +1,5 @@
 package engine
 
-import "github.com/breakerlabs/breaker/internal/mutant"
-
 // Verdict is the outcome of evaluating the trip conditions on a window.
 // Reason is ReasonNone when no condition holds.
 type Verdict struct {
@@ -45,8 +43,5 @@ func (s *Settings) Rates(c Counts) (failureRate, slowCallRate float64) {
 
 // atOrOver reports whether rate r trips a threshold: at or over it.
 func atOrOver(r, threshold float64) bool {
-	if mutant.RateGreater {
-		return r > threshold
-	}
 	return r >= threshold
 }

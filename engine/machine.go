@@ -2,8 +2,6 @@ package engine
 
 import (
 	"time"
-
-	"github.com/breakerlabs/breaker/internal/mutant"
 )
 
 // Outcome is how a call ended.
@@ -171,7 +169,7 @@ func (s *Settings) Slow(d time.Duration) bool {
 // transition is the one the outcome caused, if any.
 func (m *Machine) Report(now time.Time, t Ticket, o Outcome, d time.Duration) (tr Transition, counted bool) {
 	now = m.clamp(now)
-	if t.Epoch != m.epoch && !mutant.SkipEpoch {
+	if t.Epoch != m.epoch {
 		return Transition{}, false
 	}
 	switch m.state {
@@ -182,9 +180,6 @@ func (m *Machine) Report(now time.Time, t Ticket, o Outcome, d time.Duration) (t
 		}
 		return tr, counted
 	case HalfOpen:
-		if mutant.LeakProbe && o == Ignore {
-			return Transition{}, false
-		}
 		if !m.release(t.Probe) || o == Ignore {
 			return Transition{}, false
 		}
@@ -201,7 +196,7 @@ func (m *Machine) Report(now time.Time, t Ticket, o Outcome, d time.Duration) (t
 // it. In any other state Record does nothing.
 func (m *Machine) Record(now time.Time, t Ticket, o Outcome, d time.Duration) (counted, trips bool) {
 	now = m.clamp(now)
-	if (t.Epoch != m.epoch && !mutant.SkipEpoch) || t.Probe != 0 || o == Ignore {
+	if t.Epoch != m.epoch || t.Probe != 0 || o == Ignore {
 		return false, false
 	}
 	if m.state != Closed && m.state != Disabled {
@@ -230,7 +225,7 @@ func (m *Machine) release(p uint64) bool {
 			return true
 		}
 	}
-	return mutant.DoubleProbe
+	return false
 }
 
 // judgeProbe counts a completed probe (o is Success or Failure) and
@@ -253,7 +248,7 @@ func (m *Machine) judgeProbe(now time.Time, o Outcome, slow bool) Transition {
 	if p.Mode == Strict {
 		if bad {
 			r := ReasonProbeFailed
-			if o == Success && !mutant.SlowProbeFailed {
+			if o == Success {
 				r = ReasonProbeSlow
 			}
 			return m.reopen(now, r, 0, m.probesOK)
@@ -310,7 +305,7 @@ func (m *Machine) Tick(now time.Time) Transition {
 	case Open:
 		return m.enter(now, HalfOpen, ReasonOpenTimeout, 0, 0)
 	case HalfOpen:
-		if len(m.inFlight) == 0 && !mutant.QuietReopen {
+		if len(m.inFlight) == 0 {
 			m.restartHalfOpen(now)
 			return Transition{}
 		}
@@ -347,7 +342,7 @@ func (m *Machine) TickDue(now time.Time) Transition {
 	if m.deadline.IsZero() || now.Before(m.deadline) {
 		return Transition{}
 	}
-	if m.state == HalfOpen && len(m.inFlight) == 0 && !mutant.QuietReopen {
+	if m.state == HalfOpen && len(m.inFlight) == 0 {
 		m.restartHalfOpen(m.clamp(now))
 		return Transition{}
 	}

@@ -3,8 +3,6 @@ package events
 import (
 	"sync"
 	"sync/atomic"
-
-	"github.com/breakerlabs/breaker/internal/mutant"
 )
 
 // Subscription is one subscriber's view of a Hub: a buffered channel of the
@@ -82,9 +80,6 @@ func (s *Subscription) wants(e *Event) bool {
 func (s *Subscription) deliver(e *Event) {
 	s.mu.Lock()
 	if !s.closed {
-		if mutant.BlockSubscriber {
-			s.ch <- *e
-		}
 		select {
 		case s.ch <- *e:
 		default:
