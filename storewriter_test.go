@@ -275,7 +275,7 @@ func TestStoreFailingStoreOneEventPerOutage(t *testing.T) {
 		return st.calls >= 4
 	})
 	noEvent(t, sub)
-	if n := s.store.outageCount(); n != 1 {
+	if n := s.StoreOutages(); n != 1 {
 		t.Fatalf("%d outages counted, want 1", n)
 	}
 	if r, ok := st.record("orders"); !ok || r.State != ForcedOpen {
@@ -296,7 +296,7 @@ func TestStoreFailingStoreOneEventPerOutage(t *testing.T) {
 	if ev := nextEvent(t, sub); ev.Breaker != "payments" || !errors.Is(ev.Err, errDiskFull) {
 		t.Fatalf("second outage event %+v", ev)
 	}
-	if n := s.store.outageCount(); n != 2 {
+	if n := s.StoreOutages(); n != 2 {
 		t.Fatalf("%d outages counted, want 2", n)
 	}
 }
@@ -355,8 +355,8 @@ func TestStoreLoadFailure(t *testing.T) {
 	st := newMemStore(Record{Name: "payments", State: Open, Remaining: time.Minute})
 	st.set(func(st *memStore) { st.failLoad = errors.New("connection refused") })
 	s := newStoreSupervisor(t, st, mk, "a")
-	if err := s.StoreErr(); err == nil || s.store.outageCount() != 1 {
-		t.Fatalf("StoreErr = %v after a failed load (outages %d)", err, s.store.outageCount())
+	if err := s.StoreErr(); err == nil || s.StoreOutages() != 1 {
+		t.Fatalf("StoreErr = %v after a failed load (outages %d)", err, s.StoreOutages())
 	}
 	b := mustGet(t, s, "payments")
 	if b.State() != Closed {
@@ -577,5 +577,13 @@ func TestStoreSaveTimesOut(t *testing.T) {
 	}
 	if err := s.StoreErr(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("StoreErr = %v, want a timeout", err)
+	}
+}
+
+func TestStoreOutagesWithoutAStore(t *testing.T) {
+	s := NewSupervisor()
+	defer s.Close()
+	if s.StoreOutages() != 0 || s.StoreErr() != nil {
+		t.Fatalf("a supervisor without a store: %d outages, StoreErr %v", s.StoreOutages(), s.StoreErr())
 	}
 }

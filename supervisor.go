@@ -273,6 +273,17 @@ func (s *Supervisor) Close() error {
 	return nil
 }
 
+// StoreOutages returns how many outages the state store has had: each
+// time it starts failing (a failed load, save or watch after it worked, or
+// the load at NewSupervisor) counts once, however many calls fail until it
+// works again. Zero without a store. Safe for concurrent use.
+func (s *Supervisor) StoreOutages() uint64 {
+	if s.store == nil {
+		return 0
+	}
+	return s.store.outageCount()
+}
+
 // StoreErr returns the state store's current failure (a failed load, save
 // or watch), or nil while it works or without a store. A failure lasts
 // until a save (or, after a watch failure, a reload) succeeds. Safe for
