@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -272,6 +273,12 @@ func TestBrowser(t *testing.T) {
 		}
 		click("force-open")
 		waitJS(t, tab, 5*time.Second, "inventory forced open", stateIs("inventory", "forced-open"))
+		// Sorted by state, it moves first once the pointer leaves the cards.
+		if err := chromedp.Do(tab, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1)); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, tab, 5*time.Second, "inventory first, with its reason", `document.querySelector('#cards [data-breaker]').dataset.breaker === 'inventory' &&
+			document.querySelector('#cards [data-breaker] .why').textContent.startsWith('closed → forced-open: manual')`)
 		if b.State() != breaker.ForcedOpen {
 			t.Errorf("inventory is %v", b.State())
 		}
@@ -290,7 +297,7 @@ func TestBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		h := New(many)
+		h := New(many, WithInterval(5*time.Second)) // no rates needed: keep the sampler quiet
 		defer h.Close()
 		ln := listen(t, "")
 		stop := mount(h, ln)

@@ -32,7 +32,8 @@ func (h *Handler) loop(sub *events.Subscription) {
 	evc := sub.C()
 	var dropped uint64
 	snapshot := func() message {
-		data, _ := json.Marshal(s.snapshot(h.o.clock.Now(), h.o.allow != nil))
+		// The page shows no configuration: leave it to ./api/snapshot.
+		data, _ := json.Marshal(s.snapshot(h.o.clock.Now(), h.o.allow != nil, false))
 		return message{event: "snapshot", data: data}
 	}
 	for {
@@ -57,7 +58,7 @@ func (h *Handler) loop(sub *events.Subscription) {
 				c.reset(snapshot())
 			}
 		case reply := <-h.snapReq:
-			data, _ := json.Marshal(s.snapshot(h.o.clock.Now(), h.o.allow != nil))
+			data, _ := json.Marshal(s.snapshot(h.o.clock.Now(), h.o.allow != nil, true))
 			reply <- data // buffered
 		case e, ok := <-evc:
 			if !ok { // the supervisor was closed

@@ -250,14 +250,17 @@ func (s *sampler) view(tr *track, m breaker.Metrics) BreakerView {
 }
 
 // snapshot samples every breaker and returns the full document: views
-// with their history and configuration. It does not mark rows as sent:
-// other clients only ever got stats, and the next stats must bring them
-// whatever changed.
-func (s *sampler) snapshot(now time.Time, control bool) Snapshot {
+// with their history and, if withConfig, their configuration. It does not
+// mark rows as sent: other clients only ever got stats, and the next stats
+// must bring them whatever changed.
+func (s *sampler) snapshot(now time.Time, control, withConfig bool) Snapshot {
 	views, _ := s.sample(now)
 	for i := range views {
 		v := &views[i]
 		v.History = append([]Point(nil), s.tracks[v.Name].hist...)
+		if !withConfig {
+			continue
+		}
 		if b, ok := s.sup.Get(v.Name); ok {
 			cfg := b.Config()
 			v.Config = &cfg

@@ -96,7 +96,8 @@ func TestSnapshotJSON(t *testing.T) {
 		t.Fatalf("snapshot = %+v", snap)
 	}
 	b := snap.Breakers[0]
-	if b.Name != "payments" || b.State != "closed" || b.Since == 0 || b.OpenUntil != 0 || b.Config == nil {
+	if b.Name != "payments" || b.State != "closed" || b.Since == 0 || b.OpenUntil != 0 || b.Config == nil ||
+		b.Config.OpenTimeout != breaker.DefaultConfig().OpenTimeout {
 		t.Errorf("breaker = %+v", b)
 	}
 	if b.Rates != nil {

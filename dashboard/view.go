@@ -9,7 +9,8 @@ import (
 )
 
 // Snapshot is the JSON document served at ./api/snapshot and sent as the
-// first event of every stream (event "snapshot"). Times are milliseconds
+// first event of every stream (event "snapshot"; the stream's snapshots
+// leave out each breaker's Config, which the page does not show). Times are milliseconds
 // since the Unix epoch on the handler's clock (WithClock). Like every
 // type of this file it is plain data for encoding/json: a client of the
 // API can decode into it, and a value is safe to share once built.
@@ -72,7 +73,7 @@ type BreakerView struct {
 	Last *Transition `json:"last"`
 
 	History []Point         `json:"history,omitempty"` // snapshots only, oldest first
-	Config  *breaker.Config `json:"config,omitempty"`  // snapshots only
+	Config  *breaker.Config `json:"config,omitempty"`  // ./api/snapshot only
 }
 
 // Rates are per-second rates and percentages between the last two

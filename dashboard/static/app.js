@@ -15,7 +15,7 @@
   const breakers = new Map(); // name → view (the server's BreakerView) + hist
   const cards = new Map(); // name → card {el, f: fields}
   let control = false, offset = 0, interval = 1000, historyMs = 120000;
-  let page = 0, visible = [], renderQueued = false, es = null, retry = null, snapshots = 0;
+  let page = 0, visible = [], renderQueued = false, frozen = false, es = null, retry = null, snapshots = 0;
 
   const serverNow = () => Date.now() + offset;
 
@@ -70,7 +70,7 @@
     b.since = t.time;
     b.openUntil = t.until || 0;
     const c = cards.get(t.breaker);
-    if (c) update(c, b);
+    if (c) { update(c, b); tick(); } // the countdown and reason lines at once: no late layout shift
     queueRender();
   }
 
@@ -96,7 +96,7 @@
   function queueRender() {
     if (renderQueued) return;
     renderQueued = true;
-    setTimeout(render, 50);
+    setTimeout(() => render(), 50);
   }
 
   function errPct(b) { return b.rates && b.rates.calls > 0 ? b.rates.errorPct : -1; }
@@ -109,10 +109,20 @@
   };
   function cmpName(a, b) { return a.name < b.name ? -1 : a.name > b.name ? 1 : 0; }
 
-  function render() {
+  // render lays out the current page. While the pointer is over the cards
+  // their order is frozen (values still update), so that a card does not
+  // move away under a click; force re-sorts anyway (filter, sort, pager).
+  function render(force) {
     renderQueued = false;
-    const q = ui.filter.value.trim().toLowerCase();
     const all = [...breakers.values()];
+    if (frozen && force !== true && visible.length) {
+      visible = visible.map((b) => breakers.get(b.name)).filter(Boolean);
+      for (const b of visible) { const c = cards.get(b.name); if (c) update(c, b); }
+      summary(all);
+      tick();
+      return;
+    }
+    const q = ui.filter.value.trim().toLowerCase();
     const list = q ? all.filter((b) => b.name.toLowerCase().includes(q)) : all;
     list.sort(ORDER[ui.sort.value] || ORDER.state);
     const pages = Math.max(1, Math.ceil(list.length / PAGE));
@@ -283,10 +293,12 @@
   }
 
   // ---- controls ----
-  ui.filter.addEventListener('input', () => { page = 0; render(); });
-  ui.sort.addEventListener('change', () => { page = 0; render(); });
-  ui.prev.addEventListener('click', () => { page = Math.max(0, page - 1); render(); });
-  ui.next.addEventListener('click', () => { page++; render(); });
+  ui.filter.addEventListener('input', () => { page = 0; render(true); });
+  ui.sort.addEventListener('change', () => { page = 0; render(true); });
+  ui.prev.addEventListener('click', () => { page = Math.max(0, page - 1); render(true); });
+  ui.next.addEventListener('click', () => { page++; render(true); });
+  ui.cards.addEventListener('mouseenter', () => { frozen = true; });
+  ui.cards.addEventListener('mouseleave', () => { frozen = false; queueRender(); });
 
   // Admin buttons ask for a second click within 5 s before they act.
   ui.cards.addEventListener('click', (e) => {
