@@ -186,11 +186,11 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 // reject counts a rejection decided in state s, tells the observer, and
 // returns err with the zero Permit.
 func (b *Breaker) reject(ctx context.Context, s State, err error) (Permit, error) {
-	b.life.rejected.inc()
-	b.em.emitCall(events.CallRejected, 0)
-	if b.obs != nil {
+	if b.obs != nil { // first: nothing has to survive the calls below for it
 		b.observeRejected(ctx, s, err)
 	}
+	b.life.rejected.inc()
+	b.em.emitCall(events.CallRejected, 0)
 	return Permit{}, err
 }
 
