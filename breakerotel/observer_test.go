@@ -265,3 +265,64 @@ func TestObserverNoAllocsWhenNotRecording(t *testing.T) {
 		t.Errorf("ForcedOpen rejection: %v allocations, want 0", n)
 	}
 }
+
+// TestMiddlewareRejectionOnServerSpan: breakerhttp's Middleware passes the
+// request's context to Acquire, so a request it turns away is marked on
+// the server's span (started here by an outer handler, as otelhttp would).
+func TestMiddlewareRejectionOnServerSpan(t *testing.T) {
+	tracer, rec := newTracer(t)
+	b, err := breaker.New("search", testConfig(), breaker.WithClock(newMock()),
+		breaker.WithCallObserver(breakerotel.NewObserver()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	protected := breakerhttp.Middleware(b)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	traced := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := tracer.Start(r.Context(), "GET /search")
+		defer span.End()
+		protected.ServeHTTP(w, r.WithContext(ctx))
+	})
+	serve := func() int {
+		w := httptest.NewRecorder()
+		traced.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/search", nil))
+		return w.Code
+	}
+	if code := serve(); code != http.StatusOK {
+		t.Fatalf("closed: status %d", code)
+	}
+	b.ForceOpen()
+	if code := serve(); code != http.StatusServiceUnavailable {
+		t.Fatalf("forced open: status %d", code)
+	}
+	equalSpans(t, rec.Ended(), []spanView{
+		{name: "GET /search"},
+		{name: "GET /search", events: []eventView{rejected("search", "forced-open", "forced_open")}},
+	})
+}
+
+// TestErrorTypes: every error Acquire can return maps to its error.type.
+func TestErrorTypes(t *testing.T) {
+	tracer, rec := newTracer(t)
+	o := breakerotel.NewObserver()
+	var want []spanView
+	for _, tc := range []struct {
+		s    breaker.State
+		err  error
+		want string
+	}{
+		{breaker.Open, &breaker.OpenError{Breaker: "b"}, "open"},
+		{breaker.ForcedOpen, &breaker.OpenError{Breaker: "b"}, "forced_open"},
+		{breaker.HalfOpen, breaker.ErrTooManyProbes, "too_many_probes"},
+		{breaker.Closed, breaker.ErrStopped, "stopped"},
+		{breaker.HalfOpen, context.Canceled, "canceled"},
+		{breaker.HalfOpen, context.DeadlineExceeded, "deadline_exceeded"},
+		{breaker.Closed, errors.New("something else"), "_OTHER"},
+	} {
+		ctx, span := tracer.Start(context.Background(), tc.want)
+		o.Rejected(ctx, "b", tc.s, tc.err)
+		span.End()
+		want = append(want, spanView{name: tc.want, events: []eventView{rejected("b", tc.s.String(), tc.want)}})
+	}
+	equalSpans(t, rec.Ended(), want)
+}
