@@ -14,11 +14,13 @@ import (
 // tracing".
 func readmeOpenTelemetry() error {
 	sup := breaker.NewSupervisor(breaker.WithCallObserver(breakerotel.NewObserver()))
-	reg, err := breakerotel.RegisterMetrics(sup) // global MeterProvider, or WithMeterProvider(mp)
-	defer reg.Unregister()
-
 	defer sup.Close()
-	return err
+	reg, err := breakerotel.RegisterMetrics(sup) // global MeterProvider, or WithMeterProvider(mp)
+	if err != nil {
+		return err
+	}
+	defer reg.Unregister()
+	return nil
 }
 
 func TestReadmeSnippet(t *testing.T) {
