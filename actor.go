@@ -148,17 +148,42 @@ func (b *Breaker) Reconfigure(cfg Config) error {
 	return nil
 }
 
-// Metrics returns a snapshot of the breaker. It goes through the actor, so
-// it reflects every outcome the calling goroutine reported before it; it
-// never changes the state. After Close it returns the last published state
-// with the lifetime counters, and no probes in flight (a stopped breaker
-// takes no probe reports), as MutexBreaker does.
+// Metrics returns a snapshot of the breaker. It reflects every outcome the
+// calling goroutine reported before it, and never changes the state.
+// While the actor has nothing to decide (no goroutine runs it, no trip is
+// latched, no deadline has passed) it reads the published view and the
+// counters with atomic loads alone, without the actor; otherwise it asks
+// the actor, which first applies what is due. After Close it returns the
+// last published state with the lifetime counters, and no probes in
+// flight (a stopped breaker takes no probe reports), as MutexBreaker
+// does. Safe for concurrent use.
 func (b *Breaker) Metrics() Metrics {
+	if v := b.view.Load(); b.quiet(v) {
+		return b.snapshot(v)
+	}
+	return b.askMetrics()
+}
+
+// askMetrics is Metrics through the actor.
+func (b *Breaker) askMetrics() Metrics {
 	var m Metrics
 	if !b.send(message{kind: msgMetrics, out: &m}, true) {
 		return b.snapshot(nil)
 	}
 	return m
+}
+
+// quiet reports whether the actor has nothing to decide about v: no
+// goroutine runs it, no trip is latched in v and v's deadline (if any) has
+// not passed. A Closed or Disabled breaker reads no clock here.
+func (b *Breaker) quiet(v *view) bool {
+	if !b.mb.idle() || v.mode == modeStopped {
+		return v.mode == modeStopped
+	}
+	if v.win != nil && v.win.latch.Load() != nil {
+		return false
+	}
+	return v.until.IsZero() || b.clk.Now().Before(v.until)
 }
 
 // Close applies any timeout already due, stops the breaker's timers and
@@ -289,11 +314,13 @@ func (b *Breaker) windowed() (successes, failures uint64) {
 }
 
 // actor is the state owned by the mailbox's owner. Nothing else touches it.
+// Its engine machine is made when the first message arrives.
 type actor struct {
 	b       *Breaker
 	m       *engine.Machine
 	timer   *clock.Timer
 	armed   time.Time // the deadline timer is armed for; zero if none
+	born    time.Time // when the breaker was made: the machine's start, made lazily
 	stopped bool      // Close was handled: the state is frozen
 
 	// The current half-open period's probes the engine has been told of:
@@ -304,8 +331,8 @@ type actor struct {
 
 func newActor(b *Breaker) *actor {
 	now := b.clk.Now()
-	a := &actor{b: b, m: engine.NewMachine(b.tuning().s, now)}
-	a.publish(engine.Transition{To: engine.Closed, At: now, Epoch: a.m.Epoch()})
+	a := &actor{b: b, born: now}
+	a.publish(engine.Transition{To: engine.Closed, At: now, Epoch: 1})
 	return a
 }
 
@@ -315,6 +342,11 @@ func newActor(b *Breaker) *actor {
 // again after the restart; if it panics a second time its sender gets a
 // rejection instead of waiting forever.
 func (a *actor) run(m message) {
+	if a.m == nil {
+		// The machine is made for the first message: a breaker that has
+		// only ever been called on the fast path has none.
+		a.m = engine.NewMachine(a.b.tuning().s, a.born)
+	}
 	for attempt := 0; ; attempt++ {
 		if a.try(m, attempt == 0) {
 			return
@@ -554,7 +586,10 @@ func (a *actor) publish(tr engine.Transition) {
 	if !tr.Happened() && old != nil {
 		return
 	}
-	v := &view{state: tr.To, epoch: tr.Epoch, since: tr.At, until: tr.Deadline, attempt: a.m.Attempt()}
+	v := &view{state: tr.To, epoch: tr.Epoch, since: tr.At, until: tr.Deadline}
+	if a.m != nil {
+		v.attempt = a.m.Attempt()
+	}
 	switch tr.To {
 	case Closed, Disabled:
 		v.mode = modeAdmit
@@ -580,7 +615,7 @@ func (a *actor) publish(tr engine.Transition) {
 		b.view.Store(v)
 	}
 	if tr.Happened() {
-		b.life.transitions[tr.From][tr.To].Add(1)
+		b.life.countTransition(tr.From, tr.To)
 		b.em.emitTransition(tr)
 		b.saver.transitioned(b.name, tr, a.m.Attempt())
 	}

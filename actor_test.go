@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"go.uber.org/goleak"
 )
 
 // The actor arms a state's timer before it publishes the state (DESIGN §2),
@@ -73,7 +74,7 @@ func TestActorLatchShutsAdmissionBeforeTheTripIsPublished(t *testing.T) {
 
 	armed.Store(true)
 	held := make(chan struct{})
-	go func() { b.Metrics(); close(held) }() // owns the actor, held by the hook
+	go func() { b.settle(); close(held) }() // owns the actor, held by the hook
 	eventually(t, "the actor to be owned", func() bool { return !b.mb.idle() })
 
 	mk.Add(time.Second)
@@ -167,7 +168,7 @@ func TestActorHalfOpenAdmissionWithoutTheActor(t *testing.T) {
 	advance(b, mk, time.Second)
 	armed.Store(true)
 	held := make(chan struct{})
-	go func() { b.Metrics(); close(held) }()
+	go func() { b.settle(); close(held) }()
 	eventually(t, "the actor to be owned", func() bool { return !b.mb.idle() })
 
 	for round := range 20 {
@@ -223,5 +224,58 @@ func TestActorProbeReportedConcurrentlyCountsOnce(t *testing.T) {
 	}
 	if m := b.Metrics(); m.Ignored != 1 || m.HalfOpenInFlight != 3 {
 		t.Fatalf("ignored %d, in flight %d; want 1, 3", m.Ignored, m.HalfOpenInFlight)
+	}
+}
+
+// A quiet breaker's Metrics and State read published state and atomics:
+// no message reaches the actor (the hook counts them), no goroutine runs;
+// and a goroutine's own reports are in its next Metrics. An idle Closed
+// breaker has no goroutine at all (passivation).
+func TestActorMetricsWithoutTheActor(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var messages atomic.Int64
+	hooks := optionFunc(func(o *options) {
+		o.hooks = &testHooks{panicOnMessage: func() bool { messages.Add(1); return false }}
+	})
+	before := runtime.NumGoroutine()
+	var bs []*Breaker
+	for i := range 100 {
+		b, err := New(fmt.Sprintf("quiet%d", i), DefaultConfig(), hooks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	var wg sync.WaitGroup
+	for _, b := range bs {
+		wg.Go(func() {
+			for i := range 50 {
+				p, err := b.Acquire(context.Background())
+				if err != nil {
+					t.Errorf("Acquire: %v", err)
+					return
+				}
+				if i%10 == 0 {
+					p.Failure()
+				} else {
+					p.Success()
+				}
+				m := b.Metrics()
+				if got := m.Successes + m.Failures; got != uint64(i+1) || m.WindowCalls != i+1 {
+					t.Errorf("after %d reports Metrics shows %d (window %d)", i+1, got, m.WindowCalls)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := messages.Load(); n != 0 {
+		t.Errorf("%d messages reached the actors of quiet Closed breakers", n)
+	}
+	if n := runtime.NumGoroutine() - before; n > 0 {
+		t.Errorf("%d goroutines for 100 idle Closed breakers, want none", n)
+	}
+	for _, b := range bs {
+		b.Close()
 	}
 }

@@ -27,8 +27,10 @@ type base struct {
 	// coarse clock whenever the configuration measures them.
 	realClock bool
 	em        emitter
-	_         [64]byte // the read-mostly fields above stay off the counters' lines
-	life      lifetime
+	// No padding here: the lifetime counters are written by the fast path
+	// only until they are contended, after which their writes go to their
+	// own padded cells (stripedCounter).
+	life lifetime
 }
 
 // tuning is a breaker's configuration as its paths read it. It is
@@ -84,7 +86,7 @@ func newBase(name string, cfg Config, o *options) (*base, error) {
 		return nil, err
 	}
 	b := &base{name: name, clk: o.clock, obs: o.observer}
-	b.tune.Store(newTuning(cfg))
+	b.tune.Store(sharedTuning(cfg))
 	if b.clk == nil {
 		b.clk = clock.New()
 		b.realClock = true
@@ -137,8 +139,8 @@ type lifetime struct {
 	gen                                          atomic.Uint64 // odd while the actor folds; the actor writes it
 	foldedSuccesses, foldedFailures              atomic.Uint64 // written by the actor inside a fold
 	timeouts, fallbacks                          atomic.Uint64
-	transitions                                  [5][5]atomic.Uint64 // [from][to]; written by the state owner
-	latency                                      [3]latencyHistogram // by engine.Outcome; only when measured
+	transitions                                  atomic.Pointer[[5][5]atomic.Uint64] // [from][to]; written by the state owner; nil until the first transition
+	latency                                      atomic.Pointer[[3]latencyHistogram] // by engine.Outcome; nil until the first duration measured
 }
 
 // fill copies the counters into m.
@@ -150,15 +152,44 @@ func (l *lifetime) fill(m *Metrics) {
 	m.Rejected = l.rejected.load()
 	m.Timeouts = l.timeouts.Load()
 	m.Fallbacks = l.fallbacks.Load()
-	for from := range l.transitions {
-		for to := range l.transitions[from] {
-			n := l.transitions[from][to].Load()
+	t := l.transitions.Load()
+	if t == nil {
+		return
+	}
+	for from := range t {
+		for to := range t[from] {
+			n := t[from][to].Load()
 			m.Transitions += n
 			if State(to) == Open {
 				m.Trips += n
 			}
 		}
 	}
+}
+
+// countTransition counts one transition. The state owner only (the actor,
+// or the holder of a MutexBreaker's lock), so the table is allocated once.
+func (l *lifetime) countTransition(from, to State) {
+	t := l.transitions.Load()
+	if t == nil {
+		t = new([5][5]atomic.Uint64)
+		l.transitions.Store(t)
+	}
+	t[from][to].Add(1)
+}
+
+// histograms returns the latency histograms, allocating them the first
+// time (a breaker that never measures a duration never has them). Safe
+// for concurrent use.
+func (l *lifetime) histograms() *[3]latencyHistogram {
+	if h := l.latency.Load(); h != nil {
+		return h
+	}
+	h := new([3]latencyHistogram)
+	if l.latency.CompareAndSwap(nil, h) {
+		return h
+	}
+	return l.latency.Load()
 }
 
 // beginFold and endFold bracket a fold: the actor moving counts from a
@@ -175,10 +206,11 @@ func (l *lifetime) fold(successes, failures uint64) {
 // transitionCount returns how many times a breaker went from one state to
 // another. Safe for concurrent use.
 func (l *lifetime) transitionCount(from, to State) uint64 {
-	if int(from) >= len(l.transitions) || int(to) >= len(l.transitions) {
+	t := l.transitions.Load()
+	if t == nil || int(from) >= len(t) || int(to) >= len(t) {
 		return 0
 	}
-	return l.transitions[from][to].Load()
+	return t[from][to].Load()
 }
 
 // countOutcome adds a reported outcome to the lifetime counters.

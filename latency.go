@@ -81,7 +81,7 @@ func (h *latencyHistogram) snapshot() Histogram {
 func (b *base) countOutcome(o engine.Outcome, d time.Duration, slow bool) {
 	b.life.countOutcome(o, slow)
 	if b.tuning().measure {
-		b.life.latency[o].observe(d)
+		b.life.histograms()[o].observe(d)
 	}
 }
 
@@ -92,7 +92,7 @@ func (b *base) countMeasured(o engine.Outcome, d time.Duration, slow bool) {
 		b.life.slow.inc()
 	}
 	if b.tuning().measure {
-		b.life.latency[o].observe(d)
+		b.life.histograms()[o].observe(d)
 	}
 }
 
@@ -105,8 +105,8 @@ func (b *base) Latencies() (Latencies, bool) {
 		return Latencies{}, false
 	}
 	return Latencies{
-		Succeeded: b.life.latency[engine.Success].snapshot(),
-		Failed:    b.life.latency[engine.Failure].snapshot(),
-		Ignored:   b.life.latency[engine.Ignore].snapshot(),
+		Succeeded: b.life.histograms()[engine.Success].snapshot(),
+		Failed:    b.life.histograms()[engine.Failure].snapshot(),
+		Ignored:   b.life.histograms()[engine.Ignore].snapshot(),
 	}, true
 }

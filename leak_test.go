@@ -290,7 +290,7 @@ func TestLeakCloseWhileMessagesWait(t *testing.T) {
 	armed.Store(true)
 	held := make(chan struct{})
 	go func() { // owns the actor, held by the hook until gate closes
-		b.Metrics()
+		b.settle()
 		close(held)
 	}()
 	eventually(t, "the actor to be owned", func() bool { return !b.mb.idle() })

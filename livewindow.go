@@ -18,10 +18,12 @@ import (
 // may lag by the in-flight writes otherwise; the engine judges the counts
 // a latching reporter read.
 //
-// The fields are grouped by how often they are written, with padding
-// between the groups, so that the word every call writes (seq) does not
-// share a cache line with the words every call only reads: otherwise that
-// line would move between cores on every call.
+// The fields are in two groups, with padding between them, so that the
+// word every call writes (n) does not share a cache line with what every
+// Acquire reads (latch): otherwise that line would move between cores on
+// every call. A reporter reads consec, and the ring and settings pointers,
+// next to n: it is about to write that line anyway. 48 bytes of padding,
+// not a line per field: every breaker pays for it.
 type liveWindow struct {
 	// Read-mostly: set at creation; latch is written once at most.
 	b      *Breaker
@@ -35,16 +37,20 @@ type liveWindow struct {
 	// reused after its trip.
 	latch atomic.Pointer[latchedTrip]
 
-	folding atomic.Bool // a fold of n is pending with the actor
+	width   int64        // time-based: nanoseconds per bucket
+	buckets []liveBucket // time-based: bucket i of Unix time lives in buckets[i % len]
+	_       [48]byte
 
-	ring    []atomic.Uint32 // count-based: call n (0-based) goes to ring[n % len(ring)]
-	seeded  uint64          // count-based: calls carried over by reshaped, in the ring's last slots
-	width   int64           // time-based: nanoseconds per bucket
-	buckets []liveBucket    // time-based: bucket i of Unix time lives in buckets[i % len]
-	_       [64]byte
-
+	// ring holds a count window's last calls, a byte each, four to a
+	// word: call n (0-based) is byte n % size. A byte changes only when
+	// the outcome in its slot changes (a CAS on its word), so in steady
+	// state a call only reads it.
+	ring   []atomic.Uint32
+	size   uint64       // count-based: the window's size (calls)
+	seeded uint64       // count-based: calls carried over by reshaped, in the ring's last slots
 	consec atomic.Int64 // failures in a row: read by every success, written by failures
-	_      [56]byte
+
+	folding atomic.Bool // a fold of n is pending with the actor
 
 	// n is the count window's packed word, the one shared
 	// read-modify-write of a Closed-state call: calls recorded (low 40
@@ -54,7 +60,6 @@ type liveWindow struct {
 	// lifetime counters: the window's share of the lifetime successes is
 	// calls − failures, read from one load, so it never goes down.
 	n atomic.Uint64
-	_ [56]byte
 
 	// Written by failures and slow calls (count-based), or per bucket
 	// (time-based).
@@ -118,7 +123,8 @@ func newLiveWindowOf(b *Breaker, tracks bool, win engine.Window) *liveWindow {
 		w.lastBad.Store(-1 << 62)
 		w.newest.Store(-1 << 62)
 	} else {
-		w.ring = make([]atomic.Uint32, win.Size)
+		w.size = uint64(win.Size)
+		w.ring = make([]atomic.Uint32, (win.Size+3)/4)
 	}
 	return w
 }
@@ -177,9 +183,7 @@ func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (may
 			w.consec.Store(0)
 		}
 		calls := nCallsOf(n)
-		slot := &w.ring[(calls-1)%uint64(len(w.ring))]
-		if slot.Load() != nb {
-			old := slot.Swap(nb)
+		if old, changed := w.setSlot((calls-1)%w.size, nb); changed {
 			w.adjust(old, nb)
 		}
 		if calls >= foldAt.calls || nFailsOf(n) >= foldAt.failures {
@@ -266,7 +270,7 @@ func (w *liveWindow) fold() (successes, failures uint64) {
 	if w.ring == nil || n&nRetired != 0 {
 		return 0, 0
 	}
-	size := uint64(len(w.ring))
+	size := w.size
 	calls, fails := nCallsOf(n), nFailsOf(n)
 	if calls < 2*size {
 		return 0, 0
@@ -291,6 +295,28 @@ func (w *liveWindow) clamp(idx int64) int64 {
 			return idx
 		}
 	}
+}
+
+// setSlot stores outcome bits nb in ring slot i, returning the bits it
+// held and whether they differed (nothing is written if not).
+func (w *liveWindow) setSlot(i uint64, nb uint32) (old uint32, changed bool) {
+	word := &w.ring[i/4]
+	shift := (i % 4) * 8
+	for {
+		cur := word.Load()
+		old = cur >> shift & 0xff
+		if old == nb {
+			return old, false
+		}
+		if word.CompareAndSwap(cur, cur&^(0xff<<shift)|nb<<shift) {
+			return old, true
+		}
+	}
+}
+
+// slot returns the outcome bits in ring slot i.
+func (w *liveWindow) slot(i uint64) uint32 {
+	return w.ring[i/4].Load() >> ((i % 4) * 8) & 0xff
 }
 
 func (w *liveWindow) adjust(old, nb uint32) {
@@ -348,7 +374,7 @@ func count(word *atomic.Uint64, idx int64) int {
 func (w *liveWindow) counts(now int64) engine.Counts {
 	c := engine.Counts{ConsecutiveFailures: int(w.consec.Load())}
 	if w.ring != nil {
-		c.Calls = int(min(nCallsOf(w.n.Load())+w.seeded, uint64(len(w.ring))))
+		c.Calls = int(min(nCallsOf(w.n.Load())+w.seeded, w.size))
 		c.Failures = clampCount(w.fails.Load(), c.Calls)
 		c.SlowCalls = clampCount(w.slow.Load(), c.Calls)
 		c.SlowFailures = clampCount(w.slowFails.Load(), c.SlowCalls)
@@ -403,15 +429,15 @@ func (w *liveWindow) reshaped(now int64, from, to engine.Window) *liveWindow {
 	case from.Kind != to.Kind:
 	case w.ring != nil:
 		n := nCallsOf(w.n.Load()) + w.seeded
-		size, newSize := uint64(len(w.ring)), uint64(len(nw.ring))
+		size, newSize := w.size, nw.size
 		keep := min(n, size, newSize)
 		for k := range keep {
 			// Call number n−keep+k (0-based) of w, the oldest kept first.
 			// w's own calls are numbered after its seeded ones, which sit
 			// in its last slots.
 			i := (n - keep + k + size - w.seeded%size) % size
-			b := w.ring[i].Load()
-			nw.ring[newSize-keep+k].Store(b)
+			b := w.slot(i)
+			nw.setSlot(newSize-keep+k, b)
 			nw.adjust(0, b)
 		}
 		nw.seeded = keep

@@ -90,7 +90,7 @@ func (b *MutexBreaker) apply(tr engine.Transition) {
 	if tr.To == Open || tr.To == ForcedOpen {
 		b.openErr = newOpenError(b.name, tr)
 	}
-	b.life.transitions[tr.From][tr.To].Add(1)
+	b.life.countTransition(tr.From, tr.To)
 	b.em.emitTransition(tr)
 }
 
