@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
 )
@@ -42,8 +41,9 @@ type Breaker struct {
 	mb        mailbox
 	act       *actor // owned by the mailbox's owner
 	hooks     *testHooks
-	saver     *storeWriter // the supervisor's store writer; nil without a store
-	closing   atomic.Bool  // Close has begun
+	saver     *storeWriter  // the supervisor's store writer; nil without a store
+	timers    *timerService // the shared timer service of the breaker's clock
+	closing   atomic.Bool   // Close has begun
 	closeOnce sync.Once
 }
 
@@ -87,7 +87,7 @@ func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker{base: bs, hooks: o.hooks, saver: o.saver}
+	b := &Breaker{base: bs, hooks: o.hooks, saver: o.saver, timers: timersFor(bs.clk)}
 	b.act = newActor(b)
 	if b.hooks != nil && b.hooks.construct != nil {
 		b.hooks.construct()
@@ -318,10 +318,10 @@ func (b *Breaker) windowed() (successes, failures uint64) {
 type actor struct {
 	b       *Breaker
 	m       *engine.Machine
-	timer   *clock.Timer
-	armed   time.Time // the deadline timer is armed for; zero if none
-	born    time.Time // when the breaker was made: the machine's start, made lazily
-	stopped bool      // Close was handled: the state is frozen
+	node    *timerNode // the breaker's deadline in the timer service; nil until the first
+	armed   time.Time  // the deadline the node is armed for; zero if none
+	born    time.Time  // when the breaker was made: the machine's start, made lazily
+	stopped bool       // Close was handled: the state is frozen
 
 	// The current half-open period's probes the engine has been told of:
 	// the table's probe k is the engine's probe base+k.
@@ -621,24 +621,28 @@ func (a *actor) publish(tr engine.Transition) {
 	}
 }
 
-// armTimer makes the clock poke the actor at deadline (if non-zero). The
-// poke only asks the actor to apply what is due; advance decides, so a
-// timer that fires late, twice, or after a newer transition changes
-// nothing.
+// armTimer arms the breaker's node in the shared timer service for
+// deadline (if non-zero), in the current epoch. advance decides what a
+// tick does, so a tick that comes late, twice, or after a newer
+// transition changes nothing.
 func (a *actor) armTimer(deadline time.Time) {
 	a.armed = deadline
 	if deadline.IsZero() {
 		return
 	}
-	b := a.b
-	d := max(deadline.Sub(b.clk.Now()), 0)
-	a.timer = b.clk.AfterFunc(d, func() { b.send(message{kind: msgTick}, false) })
+	if a.node == nil {
+		a.node = &timerNode{b: a.b, index: -1}
+	}
+	epoch := uint64(0)
+	if a.m != nil {
+		epoch = a.m.Epoch()
+	}
+	a.b.timers.arm(a.node, deadline, epoch)
 }
 
 func (a *actor) stopTimer() {
-	if a.timer != nil {
-		a.timer.Stop()
-		a.timer = nil
+	if a.node != nil {
+		a.b.timers.stop(a.node)
 	}
 	a.armed = time.Time{}
 }

@@ -272,9 +272,8 @@ func TestActorMetricsWithoutTheActor(t *testing.T) {
 	if n := messages.Load(); n != 0 {
 		t.Errorf("%d messages reached the actors of quiet Closed breakers", n)
 	}
-	if n := runtime.NumGoroutine() - before; n > 0 {
-		t.Errorf("%d goroutines for 100 idle Closed breakers, want none", n)
-	}
+	// Polled: a goroutine of an earlier test may still be on its way out.
+	eventually(t, "no goroutine for 100 idle Closed breakers", func() bool { return runtime.NumGoroutine() <= before })
 	for _, b := range bs {
 		b.Close()
 	}

@@ -13,16 +13,17 @@ import (
 // allocates nothing beyond the queue's backing array, and a sender that
 // waits for it gets a done channel only when it actually has to wait.
 type message struct {
-	kind msgKind
-	cmd  command          // msgCommand
-	t    engine.Ticket    // msgReport
-	o    engine.Outcome   // msgReport
-	d    int64            // msgReport: call duration in ns; 0 when durations are not tracked
-	w    *liveWindow      // msgTrip: the window whose trip is latched
-	out  *Metrics         // msgMetrics: where the snapshot goes
-	r    engine.Remote    // msgAdopt: the state decided elsewhere
-	rc   *reconfigRequest // msgReconfigure
-	done chan struct{}    // closed once handled (or abandoned); nil when nobody waits
+	kind  msgKind
+	cmd   command          // msgCommand
+	t     engine.Ticket    // msgReport
+	o     engine.Outcome   // msgReport
+	d     int64            // msgReport: call duration in ns; 0 when durations are not tracked
+	w     *liveWindow      // msgTrip: the window whose trip is latched
+	out   *Metrics         // msgMetrics: where the snapshot goes
+	r     engine.Remote    // msgAdopt: the state decided elsewhere
+	rc    *reconfigRequest // msgReconfigure
+	epoch uint64           // msgTick: the epoch the deadline was armed in (the actor decides by time)
+	done  chan struct{}    // closed once handled (or abandoned); nil when nobody waits
 }
 
 // msgKind is what a message asks for.

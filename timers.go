@@ -1,0 +1,146 @@
+package breaker
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// timerService is the one timer service of all the breakers that share a
+// clock: a heap of their state deadlines (Open's end, HalfOpen's MaxWait)
+// and one clock timer, through the clock, armed for the earliest of them.
+// When it fires, every breaker whose deadline has come is sent a tick (and
+// the goroutine the clock runs the callback on runs each idle actor
+// itself); then the clock timer is re-armed for the next deadline. So a
+// million Open breakers cost one runtime timer, not a million, and no
+// goroutine while nothing is due.
+//
+// An actor arms its node before it publishes the state the deadline
+// belongs to, under the service's lock, which (re)arms the clock timer
+// right then if the deadline is the earliest: a test that sees the state
+// and then advances a mock clock always fires it. A tick carries the
+// epoch its deadline was armed in, for the record; the actor decides by
+// time (engine.Machine.TickDue), so a tick that comes late, twice, or
+// after a newer transition changes nothing.
+type timerService struct {
+	clk   clock.Clock
+	mu    sync.Mutex
+	nodes timerHeap    // guarded by mu
+	timer *clock.Timer // armed for nodes[0].when; guarded by mu
+	at    time.Time    // when timer fires; guarded by mu
+}
+
+// timerNode is one breaker's deadline in the service's heap.
+type timerNode struct {
+	b     *Breaker
+	when  time.Time
+	epoch uint64
+	index int // in the heap; -1 when not in it
+}
+
+// timerServices holds the service of each clock, made on first use. An
+// entry stays for the life of the process (a service with nothing armed
+// holds no timer and no goroutine).
+var timerServices sync.Map // clock.Clock → *timerService
+
+// timersFor returns the service of clk.
+func timersFor(clk clock.Clock) *timerService {
+	if s, ok := timerServices.Load(clk); ok {
+		return s.(*timerService)
+	}
+	s, _ := timerServices.LoadOrStore(clk, &timerService{clk: clk})
+	return s.(*timerService)
+}
+
+// arm sets n's deadline to when (in epoch), replacing any earlier one.
+// The state owner only.
+func (s *timerService) arm(n *timerNode, when time.Time, epoch uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n.when, n.epoch = when, epoch
+	if n.index >= 0 {
+		heap.Fix(&s.nodes, n.index)
+	} else {
+		heap.Push(&s.nodes, n)
+	}
+	s.rearm()
+}
+
+// stop removes n's deadline, if it has one. The state owner only. The
+// clock timer is left armed if n was the earliest: it fires early, finds
+// nothing due, and re-arms.
+func (s *timerService) stop(n *timerNode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n.index >= 0 {
+		heap.Remove(&s.nodes, n.index)
+	}
+	if len(s.nodes) == 0 && s.timer != nil {
+		s.timer.Stop()
+		s.timer, s.at = nil, time.Time{}
+	}
+}
+
+// rearm makes the clock timer fire at the earliest deadline, unless it is
+// already armed for it or earlier. s.mu is held.
+func (s *timerService) rearm() {
+	if len(s.nodes) == 0 {
+		return
+	}
+	when := s.nodes[0].when
+	if s.timer != nil && !s.at.After(when) {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.at = when
+	s.timer = s.clk.AfterFunc(max(when.Sub(s.clk.Now()), 0), s.fire)
+}
+
+// fire sends a tick to every breaker whose deadline has come, and re-arms
+// the clock timer for the next one.
+func (s *timerService) fire() {
+	s.mu.Lock()
+	s.timer, s.at = nil, time.Time{}
+	now := s.clk.Now()
+	var due []*timerNode
+	for len(s.nodes) > 0 && !s.nodes[0].when.After(now) {
+		due = append(due, heap.Pop(&s.nodes).(*timerNode))
+	}
+	ticks := make([]message, len(due))
+	bs := make([]*Breaker, len(due))
+	for i, n := range due {
+		ticks[i], bs[i] = message{kind: msgTick, epoch: n.epoch}, n.b
+	}
+	s.rearm()
+	s.mu.Unlock()
+	for i, b := range bs {
+		b.send(ticks[i], false)
+	}
+}
+
+// timerHeap orders nodes by deadline.
+type timerHeap []*timerNode
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	n := x.(*timerNode)
+	n.index = len(*h)
+	*h = append(*h, n)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	n := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	n.index = -1
+	return n
+}
