@@ -1617,7 +1617,7 @@ func TestRegressionCloseWaitsForConcurrentRemove(t *testing.T) {
 	b := svMust(t, s, "slow", regConfig(nil))
 	stall.Store(true)
 	metricsDone := make(chan struct{})
-	go func() { defer close(metricsDone); b.Metrics() }() // a message the actor stalls on
+	go func() { defer close(metricsDone); b.settle() }() // a message the actor stalls on
 	waitFor(t, "the actor to stall", 10*time.Second, func() { <-stalled })
 
 	removed := make(chan struct{})
