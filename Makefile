@@ -5,6 +5,8 @@
 #                 peers (bench/, its own module), -count 10, benchstat tables
 #   make bench-report  bench/RESULTS.md and its chart from the last `make bench`
 #   make bench-profile CPU and scheduler profiles behind the targets
+#   make bench-scale   memory, creation, GC, timers, Metrics and scrapes at
+#                 1k/10k/100k/1M breakers (bench/scale.sh)
 #   make lint     gofmt, go vet and staticcheck
 #   make fuzz     each fuzz target for FUZZTIME (default 30s)
 #   make cover    coverage profile (cover.out) and a per-function summary
@@ -29,7 +31,7 @@ STRESS      ?= 20
 # bench/ is linted but its tests are the benchmarks (make bench).
 MODULES     ?= breakerredis breakerotel
 
-.PHONY: test bench bench-report bench-profile lint fuzz cover demo demo-fleet stress mutation
+.PHONY: test bench bench-report bench-profile bench-scale lint fuzz cover demo demo-fleet stress mutation
 
 test:
 	$(GO) test -race -count=1 ./...
@@ -47,6 +49,9 @@ bench-report:
 
 bench-profile:
 	bench/profile.sh
+
+bench-scale:
+	bench/scale.sh
 
 lint:
 	@files="$$(gofmt -l .)"; \

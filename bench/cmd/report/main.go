@@ -34,6 +34,12 @@ import (
 )
 
 // The implementations, in the order of compare_test.go.
+// halfOpenImpls and halfOpenGoroutines are BenchmarkHalfOpenReject's.
+var (
+	halfOpenImpls      = []string{"actor", "mutex", "gobreaker", "gobreaker-twostep", "failsafe-permit"}
+	halfOpenGoroutines = []int{2, 8, 32, 128}
+)
+
 var impls = []string{"actor", "actor-exec", "mutex", "gobreaker", "gobreaker-twostep", "failsafe-permit", "failsafe-exec"}
 
 var implNotes = map[string]string{
@@ -259,14 +265,20 @@ func main() {
 	}
 	p("\nTrip latency (`BenchmarkTripLatency`: from the start of the report that crosses `ConsecutiveFailures = 1` until `State()` shows Open, spinning on `State()`; medians over the runs of each run's percentile):\n\n")
 	p("| impl | p50 | p99 | max | cycle (ns/op: Acquire, Failure, wait, Reset) |\n|---|---|---|---|---|\n")
-	for _, im := range []string{"actor", "mutex"} {
-		name := "TripLatency/impl=" + im
-		p50, _ := root.median(name, "p50-ns")
-		p99, _ := root.median(name, "p99-ns")
-		mx, _ := root.median(name, "max-ns")
-		p("| %s | %s | %s | %s | %s |\n", im, fmtNs(p50), fmtNs(p99), fmtNs(mx), fmtNs(root.ns(name)))
+	for _, load := range []string{"", "Busy"} {
+		for _, im := range []string{"actor", "mutex"} {
+			name := "TripLatency" + load + "/impl=" + im
+			p50, _ := root.median(name, "p50-ns")
+			p99, _ := root.median(name, "p99-ns")
+			mx, _ := root.median(name, "max-ns")
+			label := im + ", idle"
+			if load != "" {
+				label = im + ", every P busy"
+			}
+			p("| %s | %s | %s | %s | %s |\n", label, fmtNs(p50), fmtNs(p99), fmtNs(mx), fmtNs(root.ns(name)))
+		}
 	}
-	p("\n")
+	p("\n*Every P busy* (`BenchmarkTripLatencyBusy`): GOMAXPROCS goroutines call other breakers' fast paths in a loop that never yields, so a trip that needed another goroutine to be scheduled would wait for preemption (10 ms).\n\n")
 
 	// ---- Comparison.
 	p("## 2. Side by side (`bench/compare_test.go`)\n\n")
@@ -316,6 +328,27 @@ func main() {
 	}
 	p("\n\nScenarios: *Closed* and *Parallel* use a plain configuration (ours: `DefaultConfig()`, a count window of 100, slow calls off, tripping after 5 failures in a row; gobreaker: `Settings{Timeout: 1h}`, which trips after more than 5 in a row; failsafe-go: `WithFailureThreshold(5)`). *Open* trips each breaker with real failures, open for 1 h. *Mixed*: every 20th call fails; ours has a 10 s / 10-bucket time window, failure and slow-call rates of 0.5 after 20 calls, slow-call threshold 1 s; gobreaker a 10 s / 1 s rolling window tripping at ≥ 50%% of ≥ 20 requests; failsafe-go `WithFailureRateThreshold(0.5, 20, 10s)` (neither peer tracks slow calls). *Churn*: one op is one recovery cycle made of ordinary calls: a failing call trips the breaker (threshold 1), the goroutine waits until it is no longer Closed, then calls until one succeeds and the breaker is Closed again; the open timeout is 1 ns everywhere and every wait yields with `runtime.Gosched`, so the cycle is the mechanics (trip, half-open, probe, close), not a sleep.\n\n")
 
+	// Half-open rejection.
+	p("### Half-open rejection\n\n")
+	p("`BenchmarkHalfOpenReject`: a half-open breaker whose only probe slot is held; g goroutines call it and every call must be rejected (ErrTooManyProbes; gobreaker's ErrTooManyRequests; failsafe-go's refused permit). Median ns/op (allocs/op when not 0).\n\n")
+	p("| goroutines |")
+	for _, im := range halfOpenImpls {
+		p(" %s |", im)
+	}
+	p(" actor vs gobreaker |\n|---|")
+	for range halfOpenImpls {
+		p("---|")
+	}
+	p("---|\n")
+	for _, g := range halfOpenGoroutines {
+		p("| %d |", g)
+		for _, im := range halfOpenImpls {
+			p(" %s |", cmp.cell(fmt.Sprintf("HalfOpenReject/impl=%s/g=%d", im, g)))
+		}
+		p(" %s |\n", fmtX(cmp.ns(fmt.Sprintf("HalfOpenReject/impl=gobreaker/g=%d", g))/cmp.ns(fmt.Sprintf("HalfOpenReject/impl=actor/g=%d", g))))
+	}
+	p("\n")
+
 	// Ratios.
 	p("### Throughput under RunParallel\n\n")
 	p("Throughput of `actor` over each other implementation (the other's ns/op ÷ actor's, closed path, from the Parallel rows). DESIGN §7 asks ≥ 3× gobreaker and ≥ 2× the mutex variant.\n\n")
@@ -360,6 +393,15 @@ func main() {
 		p("\n")
 	}
 	p("\n")
+
+	// Scale.
+	if sc := readOptional(filepath.Join(*dir, "scale.md")); sc != "" {
+		p("## 3. Many breakers (`make bench-scale`, `bench/cmd/scale`)\n\n")
+		p("One process per implementation and count. Memory is Δ(HeapInuse+StackInuse) per breaker after two GCs, the container included (the Supervisor's sync.Map for `actor`, a map for the others). *one GC*: process CPU of one forced `runtime.GC()` with the breakers live. *CPU per trip*: a failing call that trips (ConsecutiveFailures 1). *CPU per timer transition*: `actor`, process CPU over the timer-driven Open→HalfOpen (open timeout 1 s) and HalfOpen→Open (MaxWait 1 s, one probe left hanging in each) of every breaker, less what the process burns idle over the same time, ÷ 2N; `mutex` and `gobreaker` make no transition on their own: their figure is the lazy one, a `State()` on each after the deadline. *Metrics of all*: `Supervisor.Metrics()` (actor), `Metrics()` on each (mutex), `Counts()`+`State()` on each (gobreaker). *Prom Gather*: one `Gather` of a registry with `prom.NewCollector(supervisor)`. *GetOrCreate hit*: 2 goroutines looking up existing names in random order, against `sync.Map.Load` of the same names. Wall-clock figures on a shared machine: see the load below.\n\n%s\n\n", sc)
+		if m := readOptional(filepath.Join(*dir, "scale-meta.txt")); m != "" {
+			p("```\n%s\n```\n\n", m)
+		}
+	}
 
 	// Analysis and profiles.
 	if a := readOptional(*analysis); a != "" {
@@ -430,8 +472,8 @@ func checkTargets(root, cmp *results, procs int) []target {
 	}
 	allocs := func(r *results, name string) float64 { v, _ := r.median(name, "allocs/op"); return v }
 
-	ts = append(ts, upTo("Closed fast path, 1 goroutine (Acquire+Success, count window, slow calls off) ≤ 30 ns/op, 0 allocs",
-		root.ns("AcquireSuccess/impl=actor"), root.best("AcquireSuccess/impl=actor", "ns/op"), 30, allocs(root, "AcquireSuccess/impl=actor"),
+	ts = append(ts, upTo("Closed fast path, 1 goroutine (Acquire+Success, count window, slow calls off) ≤ 20 ns/op, 0 allocs",
+		root.ns("AcquireSuccess/impl=actor"), root.best("AcquireSuccess/impl=actor", "ns/op"), 20, allocs(root, "AcquireSuccess/impl=actor"),
 		"bench/ with harness: "+fmtNs(cmp.ns("Closed/impl=actor"))))
 	ts = append(ts, upTo("Open-state rejection ≤ 20 ns/op, 0 allocs",
 		root.ns("OpenRejection/impl=actor"), root.best("OpenRejection/impl=actor", "ns/op"), 20, allocs(root, "OpenRejection/impl=actor"),
@@ -469,6 +511,19 @@ func checkTargets(root, cmp *results, procs int) []target {
 	}
 	ts = append(ts, ratio("RunParallel throughput ≥ 3× sony/gobreaker (Execute)", "gobreaker", 3))
 	ts = append(ts, ratio("RunParallel throughput ≥ 2× the mutex variant", "mutex", 2))
+	ts = append(ts, ratio("RunParallel throughput ≥ 1.5× failsafe-go's TryAcquirePermit+RecordResult", "failsafe-permit", 1.5))
+
+	// Half-open: every probe slot held, g goroutines rejected; at least as
+	// fast as gobreaker (Execute) in the same run, 0 allocs.
+	for _, g := range halfOpenGoroutines {
+		name := fmt.Sprintf("HalfOpenReject/impl=actor/g=%d", g)
+		gb := cmp.ns(fmt.Sprintf("HalfOpenReject/impl=gobreaker/g=%d", g))
+		ts = append(ts, upTo(fmt.Sprintf("Half-open rejection, every slot held, %d goroutines ≤ gobreaker (%s), 0 allocs", g, fmtNs(gb)),
+			cmp.ns(name), cmp.best(name, "ns/op"), gb, allocs(cmp, name), ""))
+	}
+	churn, gbChurn := cmp.ns("Churn/impl=actor"), cmp.ns("Churn/impl=gobreaker")
+	ts = append(ts, upTo(fmt.Sprintf("Recovery cycle (churn) ≤ gobreaker's (%s)", fmtNs(gbChurn)),
+		churn, cmp.best("Churn/impl=actor", "ns/op"), gbChurn, math.NaN(), fmt.Sprintf("%g allocs/op", allocs(cmp, "Churn/impl=actor"))))
 
 	for _, v := range []struct{ slow, plain, what string }{
 		{"AcquireSuccessSlowTime/impl=actor", "AcquireSuccess/impl=actor", "Slow-call tracking + time window ≤ 2× the plain fast path (1 goroutine)"},
@@ -499,9 +554,12 @@ func checkTargets(root, cmp *results, procs int) []target {
 		v    float64
 		best float64
 	}{{"median", p50, root.best("TripLatency/impl=actor", "p50-ns")}, {"p99", p99, root.best("TripLatency/impl=actor", "p99-ns")}} {
-		t := upTo("Trip visible in State() within 50 µs ("+q.name+")", q.v, q.best, 50e3, math.NaN(), "")
+		t := upTo("Trip visible in State() within 50 µs ("+q.name+", idle)", q.v, q.best, 50e3, math.NaN(), "")
 		ts = append(ts, t)
 	}
+	bp99, _ := root.median("TripLatencyBusy/impl=actor", "p99-ns")
+	ts = append(ts, upTo("Trip visible in State() within 50 µs (p99, every P busy on other breakers' fast paths)", bp99,
+		root.best("TripLatencyBusy/impl=actor", "p99-ns"), 50e3, math.NaN(), ""))
 	return ts
 }
 
