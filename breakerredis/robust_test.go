@@ -39,21 +39,30 @@ func TestWatchEndsWhenTheSubscriptionGoesSilent(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	other := New(srv.Client(), "test")
 	t.Cleanup(func() { other.Close() })
-	c := newCollector()
-	done := make(chan error, 1)
-	go func() { done <- st.Watch(context.Background(), c.apply) }()
+	c := watch(t, st) // called again after each failure, as a supervisor does
 	save(t, other, open("x", "b", 10*time.Second, 0))
 	c.waitFor(t, 5*time.Second, "watching", hasRecord("x", breaker.Open))
+	c.mu.Lock()
+	before := len(c.errs)
+	c.mu.Unlock()
 	srv.Stop()
 	defer srv.Cont()
-	select {
-	case err := <-done:
-		if err == nil || errors.Is(err, ErrClosed) {
-			t.Fatalf("Watch on a frozen server returned %v, want the failure", err)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		errs := c.errs[before:]
+		c.mu.Unlock()
+		if len(errs) > 0 {
+			if errors.Is(errs[0], ErrClosed) {
+				t.Fatalf("Watch on a frozen server returned %v", errs[0])
+			}
+			t.Logf("Watch ended: %v", errs[0])
+			return
 		}
-		t.Logf("Watch ended: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("Watch still running 5 s into a frozen server")
+		if time.Now().After(deadline) {
+			t.Fatal("Watch still running 5 s into a frozen server")
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
 	}
 }
 
