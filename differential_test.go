@@ -597,8 +597,8 @@ func (h *diffHarness) opQuietSpell(t *rapid.T) {
 		h.pureAdvance(t, "deadline")
 	}
 	w := h.cfg.HalfOpen.MaxWait
-	if h.model.state != HalfOpen || w == 0 || len(h.model.probes) != 0 {
-		return
+	if h.model.state != HalfOpen || w == 0 || len(h.model.probes) != 0 || h.model.stopped {
+		return // after Close the state is frozen, its deadline possibly past
 	}
 	k := rapid.IntRange(1, 3).Draw(t, "quietPeriods")
 	d := h.model.deadline.Sub(h.model.now) + time.Duration(k-1)*w +
