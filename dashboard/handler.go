@@ -126,26 +126,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.EscapedPath()
 	segs := strings.Split(p, "/")
 	last := segs[len(segs)-1]
+	seg := func(i int) string { // the i-th segment from the end (1: the last)
+		if i > len(segs) {
+			return ""
+		}
+		return segs[len(segs)-i]
+	}
 	switch {
 	case h.broken != "" && strings.Contains(p, "/api/"):
 		writeError(w, http.StatusInternalServerError, h.broken)
 	case p == "":
 		redirectToDir(w, r)
-	case last == "" || last == "index.html":
-		serveAsset(w, r, "index.html")
-	case last == "app.js" || last == "app.css" || last == "favicon.svg":
-		serveAsset(w, r, last)
-	case len(segs) >= 2 && segs[len(segs)-2] == "api" && last == "snapshot":
+	case seg(2) == "api" && last == "snapshot":
 		h.serveSnapshot(w, r)
-	case len(segs) >= 2 && segs[len(segs)-2] == "api" && last == "stream":
+	case seg(2) == "api" && last == "stream":
 		h.serveStream(w, r)
-	case len(segs) >= 4 && segs[len(segs)-4] == "api" && segs[len(segs)-3] == "breakers":
-		name, err := url.PathUnescape(segs[len(segs)-2])
+	case seg(4) == "api" && seg(3) == "breakers":
+		name, err := url.PathUnescape(seg(2))
 		if err != nil || name == "" {
 			writeError(w, http.StatusBadRequest, "bad breaker name in path")
 			return
 		}
 		h.serveControl(w, r, name, last)
+	case seg(2) == "api" || (seg(3) == "api" && seg(2) == "breakers"):
+		writeError(w, http.StatusNotFound, "no such endpoint")
+	case last == "" || last == "index.html":
+		serveAsset(w, r, "index.html")
+	case last == "app.js" || last == "app.css" || last == "favicon.svg":
+		serveAsset(w, r, last)
 	case strings.Contains(p, "/api/"):
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	default:
