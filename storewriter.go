@@ -62,6 +62,10 @@ type storeWriter struct {
 	failing bool            // in an outage: since a store call failed, no call has succeeded
 	err     error           // the current failure, for StoreErr
 	outages uint64          // outages so far (one counted error each)
+	// loadFailed is NewSupervisor's load failure, until announced: no one
+	// can have subscribed when it happens, so its StoreFailed event waits
+	// for the first breaker (see created).
+	loadFailed error
 }
 
 // storeSlot is what the writer knows about one name.
@@ -119,7 +123,7 @@ func newStoreWriter(s *Supervisor, st StateStore, instance string, clk clock.Clo
 	recs, err := callLoad(ctx, st)
 	cancel()
 	if err != nil {
-		w.failing, w.outages = true, 1
+		w.failing, w.outages, w.loadFailed = true, 1, err
 		w.err = fmt.Errorf("breaker: loading the state store: %w", err)
 	}
 	now := clk.Now()
@@ -202,6 +206,15 @@ func (w *storeWriter) transitioned(name string, tr engine.Transition, attempt in
 func (w *storeWriter) created(name string) (engine.Remote, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.loadFailed; err != nil {
+		// The load's outage is announced now, once, if it is still on:
+		// subscribers made after NewSupervisor (a logger, a dashboard)
+		// see it before the first breaker's events.
+		w.loadFailed = nil
+		if w.failing {
+			w.emitFailure("", err)
+		}
+	}
 	sl := w.slot(name)
 	sl.acks, sl.pending = nil, pendingRecord{}
 	delete(w.dirty, name)
@@ -401,7 +414,7 @@ func (w *storeWriter) record(name string, p pendingRecord, seenGen uint64) Recor
 // (a SharedStore's merge): a later deadline or a higher attempt is adopted.
 func (w *storeWriter) saved(sl *storeSlot, name string, p pendingRecord, rec, got Record) {
 	w.mu.Lock()
-	w.failing, w.err = false, nil
+	w.failing, w.err, w.loadFailed = false, nil, nil
 	if sl.pending.seq == p.seq {
 		sl.pending = pendingRecord{}
 		delete(w.dirty, name)
@@ -446,7 +459,7 @@ func (w *storeWriter) failed(name string, err, cause error, event bool) {
 // recovered ends an outage after a successful load.
 func (w *storeWriter) recovered() {
 	w.mu.Lock()
-	w.failing, w.err = false, nil
+	w.failing, w.err, w.loadFailed = false, nil, nil
 	w.mu.Unlock()
 }
 

@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -358,10 +359,18 @@ func TestStoreLoadFailure(t *testing.T) {
 	if err := s.StoreErr(); err == nil || s.StoreOutages() != 1 {
 		t.Fatalf("StoreErr = %v after a failed load (outages %d)", err, s.StoreOutages())
 	}
+	sub := s.Subscribe() // after NewSupervisor, as a logger would
+	defer sub.Close()
 	b := mustGet(t, s, "payments")
 	if b.State() != Closed {
 		t.Fatalf("state %v after a failed load, want closed", b.State())
 	}
+	if ev := nextEvent(t, sub); ev.Kind != events.StoreFailed || ev.Breaker != "" || ev.Err == nil ||
+		!strings.Contains(ev.Err.Error(), "connection refused") {
+		t.Fatalf("the load failure's event: %+v", ev)
+	}
+	mustGet(t, s, "orders")
+	noEvent(t, sub) // announced once
 	failOnce(t, b)
 	eventually(t, "a save clears StoreErr", func() bool { return s.StoreErr() == nil })
 }

@@ -39,7 +39,10 @@ type Supervisor struct {
 //
 // With a store, NewSupervisor loads it once (waiting at most 2 s); a
 // failed load does not fail it: breakers start Closed and StoreErr
-// returns the failure until a save succeeds.
+// returns the failure until a save succeeds. Its StoreFailed event
+// (Breaker "") is published when the first breaker is created, if the
+// failure is still current then, so that subscriptions made after
+// NewSupervisor (a logger, a dashboard) see it.
 func NewSupervisor(opts ...Option) *Supervisor {
 	s := &Supervisor{}
 	s.once.Do(func() { s.setup(opts) })

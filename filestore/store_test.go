@@ -230,12 +230,22 @@ func TestCorruptFileWithSupervisor(t *testing.T) {
 	if err := s.StoreErr(); err == nil || !strings.Contains(err.Error(), "moved it aside") {
 		t.Fatalf("StoreErr = %v", err)
 	}
+	sub := s.Subscribe(events.WithKinds(events.StoreFailed)) // after NewSupervisor, as a logger would
+	defer sub.Close()
 	b, err := s.GetOrCreate("payments", restartConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.State() != breaker.Closed {
 		t.Fatalf("state %v after a corrupt file, want closed", b.State())
+	}
+	select {
+	case ev := <-sub.C():
+		if ev.Breaker != "" || ev.Err == nil || !strings.Contains(ev.Err.Error(), "moved it aside") {
+			t.Fatalf("StoreFailed event %+v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the corrupt file was not reported as StoreFailed")
 	}
 	b.ForceOpen()
 	waitFor(t, "a save to clear StoreErr", func() bool { return s.StoreErr() == nil })
