@@ -18,10 +18,9 @@ import "context"
 //     HalfOpen with probe true for a half-open probe).
 //   - Rejected: Acquire returned err, which is what the caller receives: an
 //     *OpenError (Open, ForcedOpen, or a trip latched before the actor made
-//     it formal; errors.Is(err, ErrOpen)), ErrTooManyProbes, ErrStopped
-//     after Close, or ctx's error if ctx ended while a half-open decision
-//     was pending. s is the state the decision was made in (after Close,
-//     the last state).
+//     it formal; errors.Is(err, ErrOpen)), ErrTooManyProbes, or ErrStopped
+//     after Close. s is the state the decision was made in (Open for a
+//     latched trip; after Close, the last state).
 //
 // name is the breaker's name.
 type CallObserver interface {
