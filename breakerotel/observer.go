@@ -35,9 +35,12 @@ const (
 	ErrorTypeForcedOpen    = "forced_open"     // ForcedOpen
 	ErrorTypeTooManyProbes = "too_many_probes" // HalfOpen with every probe slot taken
 	ErrorTypeStopped       = "stopped"         // the breaker was closed
-	ErrorTypeCanceled      = "canceled"        // ctx was canceled while a half-open decision was pending
-	ErrorTypeDeadline      = "deadline_exceeded"
-	ErrorTypeOther         = "_OTHER" // anything else (the semantic conventions' fallback value)
+	// The context's errors: the breakers of package breaker decide without
+	// waiting and never return them today; an observer called by other code
+	// may see them.
+	ErrorTypeCanceled = "canceled"
+	ErrorTypeDeadline = "deadline_exceeded"
+	ErrorTypeOther    = "_OTHER" // anything else (the semantic conventions' fallback value)
 )
 
 // NewObserver returns a breaker.CallObserver that marks the caller's span
@@ -47,8 +50,8 @@ const (
 //
 //   - A rejection adds the span event "circuit_breaker.rejected" with the
 //     attributes circuit_breaker.name, circuit_breaker.state (the state
-//     that rejected) and error.type (open, forced_open, too_many_probes,
-//     stopped, canceled, deadline_exceeded).
+//     that rejected) and error.type (open, forced_open, too_many_probes or
+//     stopped).
 //   - A half-open probe sets the span attributes circuit_breaker.probe =
 //     true and circuit_breaker.name: attributes rather than an event,
 //     because the whole span is the probe's call and backends index
