@@ -166,7 +166,7 @@ func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 			b.apply(b.m.TripIf(now, b.m.Counts(b.windowTime(nanos, now))))
 		}
 	} else {
-		tr, _ := b.m.Report(b.windowTime(nanos, now), t, o, d)
+		tr, _ := b.m.Report(now, t, o, d) // the clock, not the window's time: it stamps a transition
 		b.apply(tr)
 	}
 	b.em.emitCall(callKind(o), d)

@@ -1764,3 +1764,38 @@ func TestRegressionLongIdleReplaysNoCycles(t *testing.T) {
 		}
 	})
 }
+
+// TestRegressionClockStepBackOpenPeriod: with a time window, MutexBreaker
+// recorded and read its window at times that also moved the clock its
+// transitions are stamped with; after the clock stepped back by X (an NTP
+// step, a mock clock), the next trip was stamped X in the future and the
+// breaker stayed Open for X + OpenTimeout. A Metrics read was enough to
+// set it up. Both drivers give an open period of exactly OpenTimeout from
+// the trip.
+func TestRegressionClockStepBackOpenPeriod(t *testing.T) {
+	cfg := regConfig(func(c *Config) { c.Window = TimeWindow(10*time.Second, 10) })
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, cfg)
+		advance(c, mk, time.Minute)
+		p, _ := c.Acquire(context.Background()) // the window records now…
+		p.Success()
+		c.Metrics() // …and is read now
+		mk.Set(mk.Now().Add(-30 * time.Second))
+		settle(c)
+		tripAt := mk.Now()
+		for range cfg.ConsecutiveFailures {
+			p, _ := c.Acquire(context.Background())
+			p.Failure()
+		}
+		settle(c)
+		m := c.Metrics()
+		if m.State != Open || !m.OpenUntil.Equal(tripAt.Add(regOpen)) {
+			t.Fatalf("tripped after the clock stepped back 30s: %v until %v; want open until %v (the trip + OpenTimeout)",
+				m.State, m.OpenUntil, tripAt.Add(regOpen))
+		}
+		advance(c, mk, regOpen)
+		if st := c.State(); st != HalfOpen {
+			t.Errorf("OpenTimeout after the trip: %v; want half-open", st)
+		}
+	})
+}

@@ -27,7 +27,10 @@ import (
 // never counted; consecutive failures are checked before the failure rate,
 // which is checked before the slow-call rate; a slow failure counts as
 // both; every method that takes a time clamps it to the latest time seen,
-// even when it changes nothing else.
+// even when it changes nothing else, with two clocks: Counts and Record
+// clamp only the window's (recording and reading at it), the others the
+// transitions' (stamping transitions with it). A report in Closed records
+// at the window clock after clamping the transition clock.
 
 // rateDen is the denominator of every rate the fuzzer chooses, so the
 // model can compare rates exactly: f/c ≥ k/rateDen ⇔ f·rateDen ≥ k·c.
@@ -44,6 +47,7 @@ type refModel struct {
 	state                   engine.State
 	epoch                   uint64
 	since, deadline, latest time.Time
+	winLatest               time.Time // the window's clock
 	attempt                 int
 	ownTrip                 uint64 // epoch of the latest trip to Open not adopted from elsewhere
 
@@ -60,9 +64,16 @@ type refModel struct {
 func newRefModel(s engine.Settings, failK, slowK, successK int, now time.Time) *refModel {
 	return &refModel{
 		s: s, failK: failK, slowK: slowK, successK: successK,
-		state: engine.Closed, epoch: 1, since: now, latest: now,
+		state: engine.Closed, epoch: 1, since: now, latest: now, winLatest: now,
 		issued: map[uint64]bool{}, inFlight: map[uint64]bool{},
 	}
+}
+
+func (r *refModel) winClamp(now time.Time) time.Time {
+	if now.After(r.winLatest) {
+		r.winLatest = now
+	}
+	return r.winLatest
 }
 
 func (r *refModel) clamp(now time.Time) time.Time {
@@ -90,7 +101,7 @@ func (r *refModel) window() (calls, failures, slow, slowFails int) {
 		in = r.calls[max(0, len(r.calls)-w.Size):]
 	} else {
 		width := int64(w.Duration) / int64(w.Buckets)
-		newest := floorDiv(r.latest.UnixNano(), width)
+		newest := floorDiv(r.winLatest.UnixNano(), width)
 		for _, c := range r.calls {
 			if floorDiv(c.at.UnixNano(), width) > newest-int64(w.Buckets) {
 				in = append(in, c)
@@ -114,7 +125,7 @@ func (r *refModel) window() (calls, failures, slow, slowFails int) {
 }
 
 func (r *refModel) counts(now time.Time) engine.Counts {
-	r.clamp(now)
+	r.winClamp(now)
 	c, f, s, sf := r.window()
 	return engine.Counts{Calls: c, Failures: f, SlowCalls: s, SlowFailures: sf, ConsecutiveFailures: r.streak}
 }
@@ -273,7 +284,7 @@ func (r *refModel) report(now time.Time, tk engine.Ticket, o engine.Outcome, d t
 		if tk.Probe != 0 || o == engine.Ignore {
 			return engine.Transition{}, false
 		}
-		r.calls = append(r.calls, refCall{at: r.latest, failure: o == engine.Failure, slow: r.slow(d)})
+		r.calls = append(r.calls, refCall{at: r.winClamp(r.latest), failure: o == engine.Failure, slow: r.slow(d)})
 		if o == engine.Failure {
 			r.streak++
 		} else {
@@ -282,7 +293,7 @@ func (r *refModel) report(now time.Time, tk engine.Ticket, o engine.Outcome, d t
 		if r.state == engine.Disabled {
 			return engine.Transition{}, true
 		}
-		return r.tripIf(now, r.counts(now)), true
+		return r.tripIf(now, r.counts(r.latest)), true
 	case engine.HalfOpen:
 		if !r.inFlight[tk.Probe] {
 			return engine.Transition{}, false
@@ -400,6 +411,7 @@ func (r *refModel) disable(now time.Time) engine.Transition {
 // HalfOpen recomputed from when the state was entered, at the earliest now.
 func (r *refModel) reconfigure(now time.Time, s engine.Settings, failK, slowK, successK int) engine.Transition {
 	r.clamp(now)
+	r.winClamp(r.latest)
 	oldW := r.s.Window
 	r.window() // forget what has left the old window by now
 	in := r.calls

@@ -68,7 +68,8 @@ type Machine struct {
 	epoch    uint64
 	since    time.Time
 	deadline time.Time // Open: when it may half-open; HalfOpen: MaxWait; else zero
-	now      time.Time // the latest time seen: time never goes backwards in here
+	now      time.Time // the latest time seen by a transition or admission: never goes backwards
+	winNow   time.Time // the latest time the window was recorded or read at: never goes backwards
 	attempt  int       // trips from HalfOpen since the breaker was last Closed
 	ownTrip  uint64    // the epoch entered by this machine's latest own trip to Open (see Adopt)
 
@@ -91,6 +92,7 @@ func NewMachine(s Settings, now time.Time) *Machine {
 		epoch:    1,
 		since:    now,
 		now:      now,
+		winNow:   now,
 		win:      newWindow(s.Window),
 		inFlight: make([]uint64, 0, max(s.HalfOpen.MaxProbes, 0)),
 	}
@@ -128,11 +130,26 @@ func (m *Machine) clamp(now time.Time) time.Time {
 	return now
 }
 
-// Counts returns the window's counts at time now. It changes nothing that
-// a caller can observe (a time window forgets expired buckets, which it
-// would do on the next record anyway).
+// winClamp is clamp for the window's own clock. The window keeps a clock
+// apart from the one transitions are stamped with, so that the times a
+// driver records and reads its window at (MutexBreaker: cheap, wall-clock
+// only readings, taken even by Metrics) never move a transition, or an
+// open deadline, later than the time the driver gives for it.
+func (m *Machine) winClamp(now time.Time) time.Time {
+	if now.Before(m.winNow) {
+		return m.winNow
+	}
+	m.winNow = now
+	return now
+}
+
+// Counts returns the window's counts at time now (or the latest time the
+// window saw, if later). It changes nothing that a caller can observe (a
+// time window forgets expired buckets, which it would do on the next
+// record anyway), and it does not move the clock transitions are stamped
+// with.
 func (m *Machine) Counts(now time.Time) Counts {
-	c := m.win.counts(m.clamp(now))
+	c := m.win.counts(m.winClamp(now))
 	c.ConsecutiveFailures = m.consec
 	return c
 }
@@ -195,13 +212,13 @@ func (m *Machine) Report(now time.Time, t Ticket, o Outcome, d time.Duration) (t
 // time, then reads the clock only when it must trip, and calls TripIf with
 // it. In any other state Record does nothing.
 func (m *Machine) Record(now time.Time, t Ticket, o Outcome, d time.Duration) (counted, trips bool) {
-	now = m.clamp(now)
 	if t.Epoch != m.epoch || t.Probe != 0 || o == Ignore {
 		return false, false
 	}
 	if m.state != Closed && m.state != Disabled {
 		return false, false
 	}
+	now = m.winClamp(now) // the window's clock only: see winClamp
 	failure := o == Failure
 	m.win.record(now, failure, m.s.Slow(d))
 	if failure {

@@ -59,7 +59,7 @@ func Rebucket(i int64, from, to time.Duration) int64 {
 // Closed-state window uses ReconfigureCounts instead.
 func (m *Machine) Reconfigure(now time.Time, s Settings) Transition {
 	now = m.clamp(now)
-	m.win.counts(now) // the calls that have left the window by now are not carried over
+	m.win.counts(m.winClamp(now)) // the calls that have left the window by now are not carried over
 	m.win = reshape(m.win, m.s.Window, s.Window)
 	m.s = s
 	return m.reconfigured(now, m.Counts(now))
