@@ -43,7 +43,9 @@ for m in "${mutants[@]}"; do
 		echo "STALE    $m: the patch no longer applies: $(head -1 "$tmp/apply.err")"
 		stale+=("$m")
 	else
-		out=$(cd "$tmp/wt" && $GO test -count=1 -timeout 180s . ./engine ./events 2>&1)
+		# -failfast: one failing test is enough, and a mutant that hangs one test
+		# (a blocked publisher) must not cost the whole timeout.
+		out=$(cd "$tmp/wt" && $GO test -count=1 -failfast -timeout 180s . ./engine ./events 2>&1)
 		code=$?
 		took=$(($(date +%s) - start))
 		if [ $code -eq 0 ]; then
