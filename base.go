@@ -324,7 +324,7 @@ func (e *emitter) emitCallEvent(k events.Kind, d time.Duration) {
 // Open carries its open deadline in Until.
 func (e *emitter) emitTransition(tr engine.Transition) {
 	ev := events.Event{Kind: events.StateChanged, Time: tr.At, From: tr.From, To: tr.To,
-		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count, Origin: tr.Origin}
+		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count, Origin: tr.Origin, Attempt: tr.Attempt}
 	if tr.To == engine.Open {
 		ev.Until = tr.Deadline
 	}

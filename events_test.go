@@ -855,3 +855,56 @@ func TestEventFastPathNoAllocs(t *testing.T) {
 		t.Fatalf("call-succeeded subscriber got %d events, want 10", len(evs))
 	}
 }
+
+// TestStateChangedCarriesAttemptAndUntil: a StateChanged event says how many
+// recoveries have failed since the breaker was last Closed (after the
+// transition), and a transition to Open carries its deadline, over both
+// drivers: trip (attempt 0), a failed probe (attempt 1, the backoff's next
+// step), then a successful probe closes (attempt 0 again).
+func TestStateChangedCarriesAttemptAndUntil(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, confWith(func(c *Config) {
+			c.BackoffMultiplier, c.MaxOpenTimeout = 2, 4*confOpenTimeout
+		}))
+		sub := confSubscribe(t, c)
+		confHalfOpen(t, c, mk, confOpenTimeout)
+		confRun(t, c, "F") // the probe fails: reopen for twice as long
+		confWantState(t, c, Open)
+		reopened := mk.Now()
+		advance(c, mk, 2*confOpenTimeout)
+		confWantState(t, c, HalfOpen)
+		confRun(t, c, "S")
+		confWantState(t, c, Closed)
+
+		type step struct {
+			to      State
+			attempt int
+			until   time.Time
+		}
+		want := []step{
+			{Open, 0, time.Time{}}, // the first trip's deadline is checked below
+			{HalfOpen, 0, time.Time{}},
+			{Open, 1, reopened.Add(2 * confOpenTimeout)},
+			{HalfOpen, 1, time.Time{}},
+			{Closed, 0, time.Time{}},
+		}
+		got := confChanges(confDrain(sub))
+		if len(got) != len(want) {
+			t.Fatalf("got %d transitions, want %d:%s", len(got), len(want), confFormat(got))
+		}
+		for i, w := range want {
+			e := got[i]
+			if e.To != w.to || e.Attempt != w.attempt {
+				t.Errorf("transition %d: to %v attempt %d, want to %v attempt %d", i, e.To, e.Attempt, w.to, w.attempt)
+			}
+			switch {
+			case e.To != Open && !e.Until.IsZero():
+				t.Errorf("transition %d to %v has Until %v; want none", i, e.To, e.Until)
+			case e.To == Open && !e.Until.Equal(e.Time.Add(confOpenTimeout<<e.Attempt)):
+				t.Errorf("transition %d to open at %v: Until %v, want %v", i, e.Time, e.Until, e.Time.Add(confOpenTimeout<<e.Attempt))
+			case !w.until.IsZero() && !e.Until.Equal(w.until):
+				t.Errorf("transition %d: Until %v, want %v", i, e.Until, w.until)
+			}
+		}
+	})
+}

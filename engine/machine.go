@@ -55,6 +55,7 @@ type Transition struct {
 	Epoch    uint64    // the epoch entered
 	Deadline time.Time // the new state's deadline (Open: the open deadline; HalfOpen: MaxWait), or zero
 	Origin   string    // ReasonRemote: the instance that decided, as given to Adopt
+	Attempt  int       // failed recoveries since the machine was last Closed, after the transition
 }
 
 // Happened reports whether t describes a real transition.
@@ -418,7 +419,7 @@ func (m *Machine) enter(now time.Time, to State, r Reason, rate float64, count i
 			m.deadline = now.Add(m.s.HalfOpen.MaxWait)
 		}
 	}
-	tr.Epoch, tr.Deadline = m.epoch, m.deadline
+	tr.Epoch, tr.Deadline, tr.Attempt = m.epoch, m.deadline, m.attempt
 	return tr
 }
 
