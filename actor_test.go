@@ -14,7 +14,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-// The actor arms a state's timer before it publishes the state (DESIGN §2),
+// The actor arms a state's timer before it publishes the state (ARCHITECTURE §2),
 // so a test that sees State() == Open and at once advances a mock clock
 // always fires the open timer. Nothing here sends the actor a message after
 // the trip (no settle, no Metrics): only the timer can move it on. Seeded

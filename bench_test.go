@@ -1,6 +1,6 @@
 package breaker
 
-// Benchmarks of the hot paths against the targets of DESIGN §7. The
+// Benchmarks of the hot paths against the targets of ARCHITECTURE §7. The
 // comparison with other libraries lives in the bench/ module; these measure
 // the library alone, with the real clock (and so the shared 1 ms coarse
 // clock whenever durations are tracked).
@@ -102,7 +102,7 @@ func BenchmarkAcquireSuccessParallel(b *testing.B) {
 }
 
 // BenchmarkAcquireSuccessSlowTime is BenchmarkAcquireSuccess with slow-call
-// tracking and a time window on (DESIGN §7: ≤ 2× the plain fast path).
+// tracking and a time window on (ARCHITECTURE §7: ≤ 2× the plain fast path).
 func BenchmarkAcquireSuccessSlowTime(b *testing.B) {
 	b.Run("impl=actor", func(b *testing.B) { benchClosedActor(b, benchSlowTimeConfig()) })
 	b.Run("impl=mutex", func(b *testing.B) { benchClosedMutex(b, benchSlowTimeConfig()) })
@@ -292,7 +292,7 @@ func benchRejection(b *testing.B, c Circuit) error {
 
 // BenchmarkTripLatency measures, over b.N trips, the time from the start of
 // the report that crosses the threshold (ConsecutiveFailures = 1, real
-// clock) until State() shows Open, spinning on State(). DESIGN §7: within
+// clock) until State() shows Open, spinning on State(). ARCHITECTURE §7: within
 // 50 µs. It reports the median, p99 and maximum in ns (p50-ns, p99-ns,
 // max-ns); ns/op is a whole cycle: Acquire, Failure, the wait, and the
 // synchronous Reset that closes the breaker again.
@@ -306,7 +306,7 @@ func BenchmarkTripLatency(b *testing.B) {
 // BenchmarkTripLatencyBusy is BenchmarkTripLatency while GOMAXPROCS
 // goroutines hammer the fast paths of other breakers (Acquire + Success in
 // a loop that never yields): every P is busy, so a trip that needed
-// another goroutine to run would wait for preemption (10 ms). DESIGN §7:
+// another goroutine to run would wait for preemption (10 ms). ARCHITECTURE §7:
 // within 50 µs at p99 under this load too.
 func BenchmarkTripLatencyBusy(b *testing.B) {
 	cfg := benchConfig()
@@ -379,7 +379,7 @@ func benchTripLatency(b *testing.B, c Circuit) {
 // ---- Allocation guard ----------------------------------------------------
 
 // TestBenchFastPathAllocs holds the fast paths the benchmarks above time to
-// DESIGN §7's 0 allocations, so a regression fails `go test`, not only a
+// ARCHITECTURE §7's 0 allocations, so a regression fails `go test`, not only a
 // benchmark someone has to read.
 func TestBenchFastPathAllocs(t *testing.T) {
 	ctx := context.Background()

@@ -1,7 +1,7 @@
 package breaker
 
 // Do, Execute and ExecuteWithFallback over both implementations. Do is a
-// method of *Breaker only (DESIGN §4); it is run wherever the circuit has
+// method of *Breaker only (ARCHITECTURE §4); it is run wherever the circuit has
 // it, and Execute everywhere.
 
 import (
@@ -60,7 +60,7 @@ func forEachRunner(t *testing.T, cfg Config, f func(t *testing.T, c Circuit, r c
 	})
 }
 
-// The actor breaker has Do (DESIGN §4), so every call test runs it.
+// The actor breaker has Do (ARCHITECTURE §4), so every call test runs it.
 var _ callDoer = (*Breaker)(nil)
 
 func TestCallReturnsFnResultUnchanged(t *testing.T) {

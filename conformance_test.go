@@ -1,6 +1,6 @@
 package breaker
 
-// The behavioural contract of DESIGN §2 and §4, written once and run over
+// The behavioural contract of ARCHITECTURE §2 and §4, written once and run over
 // both implementations (the actor New and the mutex variant NewMutex).
 // Time is driven only by a mock clock; settle makes the actor's
 // asynchronous trips and timeouts deterministic.
@@ -468,7 +468,7 @@ func TestConformanceOpenToHalfOpenAtDeadline(t *testing.T) {
 }
 
 // TestConformanceDeadlineFromTransitionTime checks that deadlines are
-// computed from the time of the transition that sets them (DESIGN §2),
+// computed from the time of the transition that sets them (ARCHITECTURE §2),
 // however long the breaker sat in its previous state.
 func TestConformanceDeadlineFromTransitionTime(t *testing.T) {
 	tests := []struct {

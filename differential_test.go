@@ -1036,7 +1036,7 @@ func diffMetrics(got, want Metrics) string {
 
 // A transition caused by a report must be stamped with the time of that
 // report: Since is when the state was entered, and the open deadline is
-// computed from it (DESIGN §2: deadlines are computed from the time of the
+// computed from it (ARCHITECTURE §2: deadlines are computed from the time of the
 // transition). MutexBreaker.report handed the machine the zero time while
 // no deadline was pending (MutexBreaker.now, to keep the clock off the
 // Closed path), which the machine clamps to the latest time it saw: a trip
@@ -1166,7 +1166,7 @@ func TestDifferentialRegressionReportAfterClose(t *testing.T) {
 
 // Close keeps the state the breaker is in when it is closed, and that
 // includes a timeout already due: MutexBreaker applies due timeouts
-// lazily "on every call" (DESIGN §2), but Close did not, and after Close
+// lazily "on every call" (ARCHITECTURE §4), but Close did not, and after Close
 // none are applied (State and Metrics skip advance when stopped). A mutex
 // breaker closed after its open deadline, with no call in between, stayed
 // Open for good with an OpenUntil in the past, where the actor (whose

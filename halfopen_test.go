@@ -9,7 +9,7 @@ import (
 	"github.com/breakerlabs/breaker/events"
 )
 
-// The half-open rules users trip over (DESIGN §2), on both drivers: a
+// The half-open rules users trip over (ARCHITECTURE §2), on both drivers: a
 // MaxWait that ends with no probe in flight restarts the period (no
 // traffic is no evidence), and a slow successful probe is a bad probe.
 

@@ -7,7 +7,7 @@ import (
 )
 
 // memStore is an in-memory SharedStore that several supervisors ("instances")
-// share in a test. It assigns Gen, applies DESIGN §8's merge rule (Manual
+// share in a test. It assigns Gen, applies ARCHITECTURE §8's merge rule (Manual
 // and non-Closed records are accepted, an automatic Closed only if its
 // writer had seen the stored Gen; otherwise Save returns what is stored)
 // and broadcasts every accepted record to every watcher, in Gen order.

@@ -11,7 +11,7 @@ import (
 )
 
 // refModel is a reference model of one breaker, written in plain
-// sequential Go from the contract (DESIGN §2–§4), not from the engine: it
+// sequential Go from the contract (ARCHITECTURE §2–§4), not from the engine: it
 // keeps every counted outcome with its timestamp and recomputes the window
 // from scratch on every read, so it shares no window, rate or backoff code
 // with the implementations it judges.
@@ -35,7 +35,7 @@ import (
 //     deadline, then HalfOpen → Open at that plus MaxWait if a probe is
 //     still in flight, and so on;
 //   - a MaxWait that ends with no probe in flight restarts the half-open
-//     period in place (DESIGN §2: no traffic is no evidence): no
+//     period in place (ARCHITECTURE §2: no traffic is no evidence): no
 //     transition, no new epoch, no backoff step; probes judged before it
 //     keep counting, and the next MaxWait deadline is the first whole
 //     MaxWait after it that lies in the future;
@@ -43,8 +43,8 @@ import (
 //     clock;
 //   - a half-open probe's permit is single-use: its first report counts
 //     (in the lifetime counters, and in the probe tally unless stale) and
-//     every later one changes nothing at all (DESIGN: "a second report of
-//     the same permit is ignored"; Permit: "not even the lifetime
+//     every later one changes nothing at all (ARCHITECTURE §4: "a second
+//     report of the same permit is ignored"; Permit: "not even the lifetime
 //     metrics"); a Closed-state permit reported twice counts twice;
 //   - every other report of a non-zero permit counts in the lifetime
 //     counters, stale ones included;
@@ -381,7 +381,7 @@ func (m *refModel) trip(r Reason, rate float64, count int) {
 	m.enter(m.now, Open, r, rate, count)
 }
 
-// decideHalfOpen applies the contract's half-open rules (DESIGN §2) to
+// decideHalfOpen applies the contract's half-open rules (ARCHITECTURE §2) to
 // the probes judged so far in this period, from scratch: the model keeps
 // the verdicts themselves, not running tallies.
 //
@@ -479,7 +479,7 @@ func (m *refModel) enter(at time.Time, to State, r Reason, rate float64, count i
 	}
 }
 
-// adopt applies a state decided elsewhere (DESIGN §8), by the rules
+// adopt applies a state decided elsewhere (ARCHITECTURE §8), by the rules
 // "opening spreads, closing must be current, an operator always wins":
 //
 //   - ForcedOpen and Disabled are operators' states. A record in one of
@@ -641,7 +641,7 @@ func (m *refModel) metrics() Metrics {
 	return mt
 }
 
-// reconfigure gives the model a new configuration (DESIGN §11 and
+// reconfigure gives the model a new configuration (ARCHITECTURE §11 and
 // Supervisor.Reconfigure's documentation), at the model's current time:
 //
 //   - after Close nothing changes;

@@ -32,14 +32,15 @@ func WithClock(c clock.Clock) Option {
 	return optionFunc(func(o *options) { o.clock = c })
 }
 
-// WithStateStore makes a Supervisor keep its breakers' states in st (DESIGN
-// §8): NewSupervisor loads st once, GetOrCreate starts a stored name in its
-// stored state, and every transition is saved behind the actors, so a
-// failing or hanging store never fails, blocks or slows a call or a
-// transition. If st is a SharedStore, the supervisor also watches it and
-// adopts the transitions of other instances. The supervisor never closes
-// st: whoever opened it closes it, after Supervisor.Close. A nil st means
-// no store. It has no effect on a breaker made by New or NewMutex.
+// WithStateStore makes a Supervisor keep its breakers' states in st
+// (ARCHITECTURE §8): NewSupervisor loads st once, GetOrCreate starts a
+// stored name in its stored state, and every transition is saved behind
+// the actors, so a failing or hanging store never fails, blocks or slows
+// a call or a transition. If st is a SharedStore, the supervisor also
+// watches it and adopts the transitions of other instances. The
+// supervisor never closes st: whoever opened it closes it, after
+// Supervisor.Close. A nil st means no store. It has no effect on a
+// breaker made by New or NewMutex.
 func WithStateStore(st StateStore) Option {
 	return optionFunc(func(o *options) { o.store = st })
 }

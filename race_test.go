@@ -19,7 +19,7 @@ package breaker
 //     admitted while Closed, reported at once while probes are in flight
 //     and after the breaker closed again, change nothing (Polly #216/#223).
 //   - TestRaceTripLatencyBusyCaller: a caller that never yields the CPU
-//     still sees the trip within a few calls (DESIGN.md: "within 50 µs").
+//     still sees the trip within a few calls (ARCHITECTURE §7: "within 50 µs").
 //   - TestRaceGetOrCreateOneBreakerPerName: concurrent GetOrCreate of one
 //     name, on many fresh supervisors, makes exactly one breaker.
 //
@@ -91,7 +91,7 @@ func (b *spinBarrier) wait() {
 }
 
 // GetOrCreate under concurrent callers of one name creates exactly one
-// breaker (DESIGN §5): every caller gets the same *Breaker, which is the
+// breaker (ARCHITECTURE §5): every caller gets the same *Breaker, which is the
 // one Get returns, and no other actor is left running. A missing re-check
 // under the supervisor's lock lets two callers that both missed the
 // lock-free lookup create one each, but only if they really overlap: the
@@ -182,7 +182,7 @@ func waitFor(t *testing.T, what string, d time.Duration, wait func()) {
 }
 
 // legalTransition reports whether a StateChanged event from → to for reason
-// r is one the contract allows (DESIGN.md section 2).
+// r is one the contract allows (ARCHITECTURE §2).
 func legalTransition(from, to State, r Reason) bool {
 	if r == ReasonManual {
 		switch to {
@@ -1055,10 +1055,10 @@ func runStaleOutcomes(t *testing.T, im impl) {
 
 // TestRaceTripLatencyBusyCaller: a caller that never yields the processor
 // (a tight loop over a dependency that fails fast, on a 1-CPU container:
-// GOMAXPROCS=1) reports failures until it is rejected. DESIGN.md promises
-// that "a trip caused by a report may land a few calls later (within
-// 50 µs)"; this test allows 1000 calls past the one that crossed
-// ConsecutiveFailures.
+// GOMAXPROCS=1) reports failures until it is rejected. ARCHITECTURE §4
+// promises that the crossing report shuts admission before it returns and
+// that the trip shows in State() within 50 µs (§7); this test allows 1000
+// calls past the one that crossed ConsecutiveFailures.
 //
 // The mutex variant trips on the crossing report itself. The actor variant
 // is nudged through a channel, but the woken actor cannot run until the

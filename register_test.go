@@ -13,7 +13,7 @@ import (
 	"github.com/breakerlabs/breaker/events"
 )
 
-// Supervisor.Register and Supervisor.Clear (DESIGN §5): the seed's
+// Supervisor.Register and Supervisor.Clear (ARCHITECTURE §5): the seed's
 // registry verbs.
 
 // newRegistrable returns a breaker made by New on mk, closed at the end of

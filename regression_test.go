@@ -337,7 +337,7 @@ func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
 // and counts once: at most MaxProbes probes are ever in flight, a second
 // Success is not a second success in a row, and a Failure after the
 // Success does not re-open. The zero Permit, including the one returned
-// beside ErrTooManyProbes, frees and counts nothing. DESIGN §4: "A
+// beside ErrTooManyProbes, frees and counts nothing. ARCHITECTURE §4: "A
 // half-open probe's outcome counts once: a second report of the same
 // permit is ignored"; Metrics: "Every admitted call that was reported is
 // in exactly one of Successes, Failures and Ignored".

@@ -593,7 +593,7 @@ func (t *target) fillProbes(b *testing.B) (release func()) {
 // BenchmarkHalfOpenReject: a half-open breaker whose one probe slot is
 // held; g goroutines call it and every call must be rejected
 // (ErrTooManyProbes, gobreaker's ErrTooManyRequests, failsafe-go's
-// refused permit). DESIGN §7: at least as fast as gobreaker, 0 allocs.
+// refused permit). ARCHITECTURE §7: at least as fast as gobreaker, 0 allocs.
 func BenchmarkHalfOpenReject(b *testing.B) {
 	for _, impl := range halfOpenImpls {
 		b.Run("impl="+impl, func(b *testing.B) {
@@ -646,7 +646,7 @@ func stackStripe() uint64 {
 	return (addr >> 12) * 0x9E3779B97F4A7C15 >> (64 - 3)
 }
 
-// baselines are the floor DESIGN §7 measures against. The model-* ops are
+// baselines are the floor ARCHITECTURE §7 measures against. The model-* ops are
 // the shared writes of the actor's closed path, without the rest of it:
 // model-seq is one add on a counter every goroutine shares (the window's
 // call sequence); model-seq+stripe adds an increment of one of 8 padded

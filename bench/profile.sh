@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Profiles the hot paths behind the DESIGN §7 targets, writing
+# Profiles the hot paths behind the ARCHITECTURE §7 targets, writing
 # `go tool pprof -top` output to results/profile-*.txt for report.sh:
 #
 #   closed-serial    CPU, BenchmarkAcquireSuccess/impl=actor

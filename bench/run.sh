@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the benchmarks of DESIGN §7 and prints benchstat tables.
+# Runs the benchmarks of ARCHITECTURE §7 and prints benchstat tables.
 #
 #   bench/run.sh                      # COUNT=10, BENCHTIME=100ms
 #   COUNT=3 BENCHTIME=50ms bench/run.sh

@@ -217,7 +217,7 @@ func TestFleetPropagation(t *testing.T) {
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
 	t.Logf("trip on a → b and c both Open (ReasonRemote), %d trips: p50 %v, p99 %v, max %v",
 		trips, p50, p99, lat[len(lat)-1])
-	// DESIGN's target is p99 ≤ 10 ms on loopback, recorded in
+	// The target (ARCHITECTURE §7) is p99 ≤ 10 ms on loopback, recorded in
 	// bench/RESULTS.md from a normal build on a quiet machine. Here, on a
 	// shared machine (and under the race detector, whose hand-offs cost
 	// several times more), the median is what can be held to a bound.

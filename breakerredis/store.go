@@ -181,7 +181,7 @@ func (s *Store) passes(st stored) bool {
 }
 
 // Save stores r through the script and returns what the namespace holds
-// for r.Name afterwards. The merge rule (DESIGN.md §8): an operator's
+// for r.Name afterwards. The merge rule (ARCHITECTURE §8): an operator's
 // (Manual) record always wins; an Open is always accepted — the stored
 // period then ends at the later of both deadlines and keeps the higher
 // attempt — unless it was decided without having seen an operator's

@@ -12,13 +12,13 @@ import (
 )
 
 // This file checks Machine against refModel, a deliberately naive model
-// of DESIGN.md §2 written without looking at how machine.go keeps its
+// of ARCHITECTURE §2 written without looking at how machine.go keeps its
 // books: the window is a plain slice of timestamped outcomes, recomputed
 // from scratch on every read; thresholds are compared as exact fractions;
 // backoff is computed with exact rationals; a half-open restart is
 // computed as a count of whole MaxWaits.
 //
-// Semantics DESIGN.md leaves open, and which the model shares with the
+// Semantics ARCHITECTURE §2 leaves open, and which the model shares with the
 // machine: the epoch starts at 1 and grows on every transition; Reset
 // always transitions (Closed → Closed too); ForceOpen and Disable are
 // no-ops in their own state; entering Closed or Disabled clears the window
@@ -223,7 +223,7 @@ func (r *refModel) adopt(now time.Time, rm engine.Remote) engine.Transition {
 	return tr
 }
 
-// verdict is DESIGN §2's list of trip conditions, in order.
+// verdict is ARCHITECTURE §2's list of trip conditions, in order.
 func (r *refModel) verdict(c engine.Counts) (engine.Reason, float64, int) {
 	s := &r.s
 	if s.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= s.ConsecutiveFailures {
@@ -402,7 +402,7 @@ func (r *refModel) disable(now time.Time) engine.Transition {
 }
 
 // reconfigure gives the model new settings, from the contract's words
-// (DESIGN §11, engine.Machine.Reconfigure): state, epoch, attempt and
+// (ARCHITECTURE §11, engine.Machine.Reconfigure): state, epoch, attempt and
 // probes kept; the calls in the window now carried over if they fit the
 // new window (a count window keeps its most recent calls; a time window
 // with other buckets keeps a call, moved to the start of the bucket it was

@@ -9,7 +9,7 @@
 // results/benchstat-*.txt (benchstat's tables, written by report.sh),
 // results/profile-*.txt (`go tool pprof -top` output, written by
 // profile.sh) and analysis.md (hand-written findings), and checks the
-// medians against the targets of DESIGN §7.
+// medians against the targets of ARCHITECTURE §7.
 package main
 
 import (
@@ -182,7 +182,7 @@ func readOptional(path string) string {
 	return strings.TrimRight(string(b), "\n")
 }
 
-// target is one DESIGN §7 target and how the run did against it.
+// target is one ARCHITECTURE §7 target and how the run did against it.
 type target struct {
 	what, measured, verdict string
 	met                     bool
@@ -244,7 +244,7 @@ func main() {
 
 	// ---- Targets.
 	targets := checkTargets(root, cmp, procs)
-	p("## DESIGN §7 targets\n\n")
+	p("## ARCHITECTURE §7 targets\n\n")
 	p("| target | measured | verdict |\n|---|---|---|\n")
 	for _, t := range targets {
 		mark := "**missed**"
@@ -351,7 +351,7 @@ func main() {
 
 	// Ratios.
 	p("### Throughput under RunParallel\n\n")
-	p("Throughput of `actor` over each other implementation (the other's ns/op ÷ actor's, closed path, from the Parallel rows). DESIGN §7 asks ≥ 3× gobreaker and ≥ 2× the mutex variant.\n\n")
+	p("Throughput of `actor` over each other implementation (the other's ns/op ÷ actor's, closed path, from the Parallel rows). ARCHITECTURE §7 asks ≥ 3× gobreaker and ≥ 2× the mutex variant.\n\n")
 	p("| goroutines |")
 	others := []string{"gobreaker", "gobreaker-twostep", "mutex", "failsafe-permit", "failsafe-exec"}
 	for _, o := range others {
@@ -441,7 +441,7 @@ func main() {
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
-// checkTargets compares the medians with DESIGN §7.
+// checkTargets compares the medians with ARCHITECTURE §7.
 func checkTargets(root, cmp *results, procs int) []target {
 	var ts []target
 	upTo := func(what string, v, best, limit float64, allocs float64, note string) target {
