@@ -99,9 +99,6 @@ func NewMachine(s Settings, now time.Time) *Machine {
 	}
 }
 
-// Settings returns the settings the machine was built with.
-func (m *Machine) Settings() *Settings { return &m.s }
-
 // State returns the current state.
 func (m *Machine) State() State { return m.state }
 
@@ -156,7 +153,7 @@ func (m *Machine) Counts(now time.Time) Counts {
 }
 
 // Admit decides whether a call may start now. It never changes the state:
-// a driver that applies timeouts lazily calls Tick first.
+// a driver that applies timeouts lazily calls TickDue first.
 func (m *Machine) Admit(now time.Time) (Ticket, Rejection) {
 	m.clamp(now)
 	switch m.state {
@@ -309,12 +306,12 @@ func (m *Machine) reopen(now time.Time, r Reason, rate float64, count int) Trans
 	return m.enter(now, Open, r, rate, count)
 }
 
-// Tick applies the timeout that is due at now, if any: Open → HalfOpen at
+// tick applies the timeout that is due at now, if any: Open → HalfOpen at
 // the open deadline; at the MaxWait deadline, HalfOpen → Open if probes
 // are still unreported (their slots are reclaimed), else a restart of the
-// half-open period (see restartHalfOpen). A driver with timers calls it
-// when a timer fires; a lazy driver calls it before every operation.
-func (m *Machine) Tick(now time.Time) Transition {
+// half-open period (see restartHalfOpen). Drivers use TickDue, which calls
+// it at the deadline itself; tests reach it as Tick (export_test.go).
+func (m *Machine) tick(now time.Time) Transition {
 	now = m.clamp(now)
 	if m.deadline.IsZero() || now.Before(m.deadline) {
 		return Transition{}
@@ -340,7 +337,7 @@ func (m *Machine) Tick(now time.Time) Transition {
 // timer driver and a lazy driver agree on it whenever they look.
 //
 // It is the one change of Deadline that is not a transition: a driver
-// with timers re-arms its timer for Deadline after Tick or TickDue.
+// with timers re-arms its timer for Deadline after TickDue.
 func (m *Machine) restartHalfOpen(now time.Time) {
 	w := m.s.HalfOpen.MaxWait
 	if w <= 0 {
@@ -364,7 +361,7 @@ func (m *Machine) TickDue(now time.Time) Transition {
 		m.restartHalfOpen(m.clamp(now))
 		return Transition{}
 	}
-	return m.Tick(m.deadline)
+	return m.tick(m.deadline)
 }
 
 // Reset moves to Closed from any state, clearing the window and the backoff
@@ -434,7 +431,3 @@ func (m *Machine) Restore(state State, epoch uint64, since, deadline time.Time, 
 	m.inFlight = m.inFlight[:0]
 	m.probesOK, m.probesBad, m.successRun = 0, 0, 0
 }
-
-// Probes returns the successful and bad probes completed in this half-open
-// period.
-func (m *Machine) Probes() (ok, bad int) { return m.probesOK, m.probesBad }

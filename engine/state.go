@@ -47,10 +47,6 @@ func (s *State) UnmarshalText(b []byte) error {
 	return fmt.Errorf("breaker: unknown State %q", b)
 }
 
-// Admits reports whether calls are admitted in s without consulting the
-// half-open probe limit (Closed and Disabled).
-func (s State) Admits() bool { return s == Closed || s == Disabled }
-
 // Reason is the cause of a state transition.
 type Reason uint8
 

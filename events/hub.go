@@ -119,15 +119,6 @@ func (h *Hub) Publish(e Event) {
 	}
 }
 
-// Subscribers returns the number of live subscriptions. Safe for concurrent
-// use; the answer may be stale by the time it is used.
-func (h *Hub) Subscribers() int {
-	if p := h.subs.Load(); p != nil {
-		return len(*p)
-	}
-	return 0
-}
-
 // Close closes every subscription (their C channels are closed) and makes
 // later Subscribe calls return closed subscriptions. After Close, Wants is
 // false for every kind and Publish does nothing. Close is idempotent and

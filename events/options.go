@@ -16,9 +16,9 @@ type optionFunc func(*subConfig)
 
 func (f optionFunc) apply(c *subConfig) { f(c) }
 
-// DefaultBuffer is the capacity of a subscription's channel when WithBuffer
+// defaultBuffer is the capacity of a subscription's channel when WithBuffer
 // is not given.
-const DefaultBuffer = 64
+const defaultBuffer = 64
 
 // WithBuffer sets the capacity of the subscription's channel (default 64).
 // When the buffer is full, further events are dropped for that subscriber
@@ -64,7 +64,7 @@ func WithBreakers(names ...string) Option {
 }
 
 func buildConfig(opts []Option) subConfig {
-	c := subConfig{buffer: DefaultBuffer}
+	c := subConfig{buffer: defaultBuffer}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
