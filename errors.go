@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,9 +39,9 @@ type OpenError struct {
 // Error describes the rejection.
 func (e *OpenError) Error() string {
 	if e.Until.IsZero() {
-		return "breaker: circuit " + quote(e.Breaker) + " forced open"
+		return "breaker: circuit " + strconv.Quote(e.Breaker) + " forced open"
 	}
-	return "breaker: circuit " + quote(e.Breaker) + " open until " + e.Until.Format(time.RFC3339Nano)
+	return "breaker: circuit " + strconv.Quote(e.Breaker) + " open until " + e.Until.Format(time.RFC3339Nano)
 }
 
 // Is reports whether target is ErrOpen.
@@ -55,8 +56,6 @@ func newOpenError(name string, tr engine.Transition) *OpenError {
 	}
 	return e
 }
-
-func quote(s string) string { return "\"" + s + "\"" }
 
 // ConfigError is the error Config.Validate (and so New, NewMutex and
 // Supervisor.GetOrCreate) returns for an invalid Config: every problem

@@ -8,8 +8,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")"
 GO=${GO:-go}
-BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
-BENCHSTAT="$GO run golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
+. ./benchstat.sh
 
 for f in results/root.txt results/latest.txt; do
 	[ -s "$f" ] || { echo "$f is missing: run bench/run.sh first" >&2; exit 1; }

@@ -25,8 +25,7 @@ GO=${GO:-go}
 COUNT=${COUNT:-10}
 BENCHTIME=${BENCHTIME:-100ms}
 TRIPTIME=${TRIPTIME:-2000x}
-BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
-BENCHSTAT="$GO run golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
+. ./benchstat.sh
 
 IMPLS=(actor actor-exec mutex gobreaker gobreaker-twostep failsafe-permit failsafe-exec)
 ROOT_BENCH='^Benchmark(AcquireSuccess|AcquireSuccessParallel|AcquireSuccessSlowTime|AcquireSuccessSlowTimeParallel|OpenRejection|OpenRejectionParallel)$'
