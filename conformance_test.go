@@ -100,14 +100,10 @@ func confHalfOpen(t *testing.T, c Circuit, mk *clock.Mock, d time.Duration) {
 	confWantState(t, c, HalfOpen)
 }
 
-type confSubscriber interface {
-	Subscribe(opts ...events.Option) *events.Subscription
-}
-
 // confSubscribe subscribes to every kind of c's events.
 func confSubscribe(t *testing.T, c Circuit) *events.Subscription {
 	t.Helper()
-	s, ok := c.(confSubscriber)
+	s, ok := c.(subscriber)
 	if !ok {
 		t.Fatalf("%T has no Subscribe method", c)
 	}
@@ -1237,8 +1233,8 @@ func TestConformanceReadsChangeNothing(t *testing.T) {
 		for i := 0; i < 10; i++ {
 			c.State()
 			c.Metrics()
-			c.(confSubscriber).Subscribe().Close()
-			c.(confSubscriber).Subscribe(events.WithKinds(events.AllKinds()...)).Close()
+			c.(subscriber).Subscribe().Close()
+			c.(subscriber).Subscribe(events.WithKinds(events.AllKinds()...)).Close()
 		}
 	}
 	forEachImpl(t, func(t *testing.T, im impl) {

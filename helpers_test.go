@@ -11,6 +11,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlabs/breaker/engine"
+	"github.com/breakerlabs/breaker/events"
 )
 
 // impl is one implementation of Circuit under test. Every behavioural test
@@ -131,4 +132,10 @@ func checkDistinctProbes(t *testing.T, what string, permits []Permit) {
 		}
 		seen[k] = true
 	}
+}
+
+// subscriber is implemented by both breakers (Subscribe is not part of
+// Circuit).
+type subscriber interface {
+	Subscribe(opts ...events.Option) *events.Subscription
 }

@@ -484,7 +484,7 @@ func TestLeakCreateClose1000(t *testing.T) {
 			if err != nil {
 				t.Fatalf("new %d: %v", i, err)
 			}
-			sub := c.(subscribable).Subscribe() // the default buffer: 1<<16 events × 1000 is gigabytes
+			sub := c.(subscriber).Subscribe() // the default buffer: 1<<16 events × 1000 is gigabytes
 			done := make(chan struct{})
 			go func() {
 				for range sub.C() {

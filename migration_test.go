@@ -550,7 +550,7 @@ func TestMigrateGobreaker(t *testing.T) {
 	t.Run("OnStateChange", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
 			c, mk := newMocked(t, im, migConfig(func(c *Config) { c.ConsecutiveFailures = 6 }))
-			sub := c.(subscribable).Subscribe(events.WithKinds(events.StateChanged))
+			sub := c.(subscriber).Subscribe(events.WithKinds(events.StateChanged))
 			defer sub.Close()
 			migRun(t, c, mk, "FFFFFF")
 			if e := <-sub.C(); e.From != Closed || e.To != Open {

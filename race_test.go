@@ -126,15 +126,9 @@ func TestRaceGetOrCreateOneBreakerPerName(t *testing.T) {
 	}
 }
 
-// subscribable is implemented by both breakers (Subscribe is not part of
-// Circuit).
-type subscribable interface {
-	Subscribe(opts ...events.Option) *events.Subscription
-}
-
 func subscribe(t *testing.T, c Circuit) *events.Subscription {
 	t.Helper()
-	s, ok := c.(subscribable)
+	s, ok := c.(subscriber)
 	if !ok {
 		t.Fatalf("%T has no Subscribe method", c)
 	}

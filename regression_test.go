@@ -820,7 +820,7 @@ func TestRegressionSubscriberCallbackNoDeadlock(t *testing.T) {
 	cfg := regConfig(func(c *Config) { c.ConsecutiveFailures = 2 })
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, _ := newMocked(t, im, cfg)
-		src := c.(subscribable)
+		src := c.(subscriber)
 		var subs []*regOrderChecker
 		for _, buf := range []int{1, 4, 1 << 12} {
 			subs = append(subs, regCheckOrder(src.Subscribe(events.WithBuffer(buf)), func(ev events.Event, n int) {
@@ -1047,7 +1047,7 @@ func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 				settle(c)
 				sub := confSubscribe(t, c) // every kind
 				before := c.Metrics()
-				src := c.(subscribable)
+				src := c.(subscriber)
 				for range reads {
 					_ = c.State()
 					_ = c.Metrics()
