@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"container/heap"
+	"reflect"
 	"sync"
 	"time"
 
@@ -24,8 +25,19 @@ import (
 // epoch its deadline was armed in, for the record; the actor decides by
 // time (engine.Machine.TickDue), so a tick that comes late, twice, or
 // after a newer transition changes nothing.
+//
+// The heap relies on the clock running a timer's callback by the time it
+// is due, so that the callback can re-arm for the next deadline. A mock
+// clock does not: clock.Mock.Add runs callbacks on goroutines of their own
+// and does not wait for a timer they arm, so a deadline re-armed from a
+// callback during an Add that has already passed it would wait for the
+// next Add. With any clock but the real one the service therefore arms one
+// clock timer per deadline, before the state is published, as a test that
+// advances a mock clock needs; only the real clock (where a million
+// breakers live) gets the heap.
 type timerService struct {
 	clk   clock.Clock
+	exact bool // one clock timer per deadline (any clock but the real one)
 	mu    sync.Mutex
 	nodes timerHeap    // guarded by mu
 	timer *clock.Timer // armed for nodes[0].when; guarded by mu
@@ -37,7 +49,8 @@ type timerNode struct {
 	b     *Breaker
 	when  time.Time
 	epoch uint64
-	index int // in the heap; -1 when not in it
+	index int          // in the heap; -1 when not in it
+	own   *clock.Timer // exact mode: this node's own clock timer
 }
 
 // timerServices holds the service of each clock, made on first use. An
@@ -50,8 +63,15 @@ func timersFor(clk clock.Clock) *timerService {
 	if s, ok := timerServices.Load(clk); ok {
 		return s.(*timerService)
 	}
-	s, _ := timerServices.LoadOrStore(clk, &timerService{clk: clk})
+	s, _ := timerServices.LoadOrStore(clk, newTimerService(clk, reflect.TypeOf(clk) != realClockType))
 	return s.(*timerService)
+}
+
+// realClockType is the type of clock.New()'s clock.
+var realClockType = reflect.TypeOf(clock.New())
+
+func newTimerService(clk clock.Clock, exact bool) *timerService {
+	return &timerService{clk: clk, exact: exact}
 }
 
 // arm sets n's deadline to when (in epoch), replacing any earlier one.
@@ -60,6 +80,16 @@ func (s *timerService) arm(n *timerNode, when time.Time, epoch uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n.when, n.epoch = when, epoch
+	if s.exact {
+		if n.own != nil {
+			n.own.Stop()
+		}
+		b := n.b
+		n.own = s.clk.AfterFunc(max(when.Sub(s.clk.Now()), 0), func() {
+			b.send(message{kind: msgTick, epoch: epoch}, false)
+		})
+		return
+	}
 	if n.index >= 0 {
 		heap.Fix(&s.nodes, n.index)
 	} else {
@@ -74,6 +104,10 @@ func (s *timerService) arm(n *timerNode, when time.Time, epoch uint64) {
 func (s *timerService) stop(n *timerNode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if n.own != nil {
+		n.own.Stop()
+		n.own = nil
+	}
 	if n.index >= 0 {
 		heap.Remove(&s.nodes, n.index)
 	}
