@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"sync"
 	"time"
@@ -197,6 +198,11 @@ func isTimeout(err error) bool {
 // this instance has seen, and seeds Redis again with this instance's
 // non-Closed records it no longer holds.
 func (w *watcher) reload(ctx context.Context) error {
+	// What this instance had saved before the read: only those can be
+	// missing from it. A Save that ends during the read wrote after it.
+	w.s.mu.Lock()
+	before := maps.Clone(w.s.own)
+	w.s.mu.Unlock()
 	all, err := w.s.loadAll(ctx)
 	if err != nil {
 		return err
@@ -206,20 +212,20 @@ func (w *watcher) reload(ctx context.Context) error {
 		present[st.Name] = true
 		w.consider(st)
 	}
-	return w.reseed(ctx, present)
+	return w.reseed(ctx, present, before)
 }
 
-// reseed saves again every non-Closed record this instance saved whose
-// breaker the namespace no longer holds: an Open with the time it has
-// left, an operator's record as it was.
-func (w *watcher) reseed(ctx context.Context, present map[string]bool) error {
+// reseed saves again every non-Closed record this instance had saved
+// before the read (before) whose breaker the namespace no longer holds:
+// an Open with the time it has left, an operator's record as it was.
+func (w *watcher) reseed(ctx context.Context, present map[string]bool, before map[string]ownRecord) error {
 	s := w.s
 	now := s.o.clock.Now()
 	var again []breaker.Record
 	s.mu.Lock()
 	for name, o := range s.own {
-		if present[name] {
-			continue
+		if present[name] || !o.saved || before[name] != o {
+			continue // held, or saved (or being saved) since the read
 		}
 		r := o.r
 		if r.State == breaker.Open {
@@ -238,13 +244,18 @@ func (w *watcher) reseed(ctx context.Context, present map[string]bool) error {
 		if err != nil {
 			return err
 		}
-		s.mu.Lock()
-		s.seen[r.Name] = max(s.seen[r.Name], st.Gen)
-		if o, ok := s.own[r.Name]; ok {
-			o.gen, o.saved = st.Gen, true
-			s.own[r.Name] = o
+		if st.verdict == "stored" {
+			s.mu.Lock()
+			if o, ok := s.own[r.Name]; ok {
+				o.gen, o.saved = st.Gen, true
+				s.own[r.Name] = o
+			}
+			s.mu.Unlock()
 		}
-		s.mu.Unlock()
+		// The answer is this write or, if the script kept what the
+		// namespace holds, another instance's record: either way it goes
+		// through consider, never marked seen without being passed on.
+		w.consider(st)
 	}
 	return nil
 }
