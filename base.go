@@ -1,9 +1,8 @@
 package breaker
 
 import (
+	"context"
 	"errors"
-	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,27 +30,6 @@ type base struct {
 	// only until they are contended, after which their writes go to their
 	// own padded cells (stripedCounter).
 	life lifetime
-}
-
-// tuning is a breaker's configuration as its paths read it. It is
-// immutable once published: Reconfigure publishes a new one, so a reader
-// that loads it once sees one configuration throughout.
-type tuning struct {
-	cfg     Config
-	s       engine.Settings
-	measure bool // outcomes need a duration or a timestamp
-	// measureFrom is when (nanos) measuring began, if a reconfiguration
-	// switched it on; math.MinInt64 if the breaker measured from the
-	// start. A call's duration runs from the later of its start and this,
-	// so a call admitted while nothing was measured (no start time) is
-	// timed from when measuring began.
-	measureFrom int64
-}
-
-func newTuning(cfg Config) *tuning {
-	t := &tuning{cfg: cfg, s: cfg.settings(), measureFrom: math.MinInt64}
-	t.measure = t.s.TracksDuration()
-	return t
 }
 
 // tuning returns the current configuration. Safe for concurrent use.
@@ -125,213 +103,96 @@ func (b *base) nanos() int64 {
 
 func (b *base) core() *base { return b }
 
-// lifetime holds a breaker's lifetime counters. The per-call ones are
-// striped because the fast path increments them from every core.
-//
-// An actor breaker's Closed-state successes and failures are counted in
-// its count window's packed word (liveWindow.n) instead: the lifetime
-// totals are the striped counters, plus what the actor folded out of
-// retired windows (folded*), plus the current window's share. gen is a
-// sequence lock over the folds, so a reader never sees a window's counts
-// twice or not at all.
-type lifetime struct {
-	successes, failures, ignored, slow, rejected stripedCounter
-	gen                                          atomic.Uint64 // odd while the actor folds; the actor writes it
-	foldedSuccesses, foldedFailures              atomic.Uint64 // written by the actor inside a fold
-	timeouts, fallbacks                          atomic.Uint64
-	transitions                                  atomic.Pointer[[5][5]atomic.Uint64] // [from][to]; written by the state owner; nil until the first transition
-	latency                                      atomic.Pointer[[3]latencyHistogram] // by engine.Outcome; nil until the first duration measured
+// TransitionCount returns how many times the breaker went from one state
+// to another. Safe for concurrent use.
+func (b *base) TransitionCount(from, to State) uint64 {
+	return b.life.transitionCount(from, to)
 }
 
-// fill copies the counters into m.
-func (l *lifetime) fill(m *Metrics) {
-	m.Successes = l.successes.load()
-	m.Failures = l.failures.load()
-	m.Ignored = l.ignored.load()
-	m.SlowCalls = l.slow.load()
-	m.Rejected = l.rejected.load()
-	m.Timeouts = l.timeouts.Load()
-	m.Fallbacks = l.fallbacks.Load()
-	t := l.transitions.Load()
-	if t == nil {
-		return
-	}
-	for from := range t {
-		for to := range t[from] {
-			n := t[from][to].Load()
-			m.Transitions += n
-			if State(to) == Open {
-				m.Trips += n
-			}
-		}
-	}
-}
+// Config returns the breaker's configuration: the one it was created
+// with, or the last one given to Reconfigure. Safe for concurrent use.
+func (b *base) Config() Config { return b.tuning().cfg }
 
-// countTransition counts one transition. The state owner only (the actor,
-// or the holder of a MutexBreaker's lock), so the table is allocated once.
-func (l *lifetime) countTransition(from, to State) {
-	t := l.transitions.Load()
-	if t == nil {
-		t = new([5][5]atomic.Uint64)
-		l.transitions.Store(t)
-	}
-	t[from][to].Add(1)
-}
+// Clock returns the clock the breaker reads: the one given with WithClock,
+// or the real clock. Wrappers (breakerhttp) use it so tests pass a mock
+// clock once.
+func (b *base) Clock() clock.Clock { return b.clk }
 
-// histograms returns the latency histograms, allocating them the first
-// time (a breaker that never measures a duration never has them). Safe
-// for concurrent use.
-func (l *lifetime) histograms() *[3]latencyHistogram {
-	if h := l.latency.Load(); h != nil {
-		return h
-	}
-	h := new([3]latencyHistogram)
-	if l.latency.CompareAndSwap(nil, h) {
-		return h
-	}
-	return l.latency.Load()
-}
-
-// beginFold and endFold bracket a fold: the actor moving counts from a
-// window's packed word into folded*. The actor only.
-func (l *lifetime) beginFold() { l.gen.Add(1) }
-func (l *lifetime) endFold()   { l.gen.Add(1) }
-
-// fold adds counts moved out of a window. The actor only, inside a fold.
-func (l *lifetime) fold(successes, failures uint64) {
-	l.foldedSuccesses.Add(successes)
-	l.foldedFailures.Add(failures)
-}
-
-// transitionCount returns how many times a breaker went from one state to
-// another. Safe for concurrent use.
-func (l *lifetime) transitionCount(from, to State) uint64 {
-	t := l.transitions.Load()
-	if t == nil || int(from) >= len(t) || int(to) >= len(t) {
-		return 0
-	}
-	return t[from][to].Load()
-}
-
-// countOutcome adds a reported outcome to the lifetime counters.
-func (l *lifetime) countOutcome(o engine.Outcome, slow bool) {
-	switch o {
-	case engine.Success:
-		l.successes.inc()
-	case engine.Failure:
-		l.failures.inc()
-	default:
-		l.ignored.inc()
-	}
-	if slow {
-		l.slow.inc()
-	}
-}
-
-// emitter assigns each event of one breaker its Seq and publishes it to the
-// breaker's own hub and to any sink hubs (a supervisor's), under one mutex
-// so that every subscriber sees the breaker's events in Seq order. Sends
-// never block (events.Hub drops for full subscribers), so the mutex is held
-// only for the fan-out itself.
-type emitter struct {
-	name string
-	clk  clock.Clock
-	hub  *events.Hub                   // the breaker's own subscribers
-	hubs atomic.Pointer[[]*events.Hub] // hub, then the sinks; replaced (under mu), never changed
-	mu   sync.Mutex                    // serialises Seq assignment, publication and adding a sink
-	seq  uint64
-	done bool // set by stop: nothing is published afterwards
-}
-
-// stop makes every later emit a no-op: once the breaker's Close has
-// returned, nothing more is published for it (a report or fallback that
-// arrives later only counts). Safe for concurrent use.
-func (e *emitter) stop() {
-	e.mu.Lock()
-	e.done = true
-	e.mu.Unlock()
-}
-
-func (e *emitter) init(name string, clk clock.Clock, sinks []*events.Hub) {
-	e.name, e.clk, e.hub = name, clk, events.NewHub()
-	hubs := append([]*events.Hub{e.hub}, sinks...)
-	e.hubs.Store(&hubs)
-}
-
-// addSink makes every later event also go to h (a supervisor's hub), unless
-// the breaker already has a sink: it reports whether it added h. Safe for
-// concurrent use with emitting: an event is published to the sinks it had
-// when its Seq was assigned, so h sees a breaker's events from some Seq on,
-// in order, with no gap.
-func (e *emitter) addSink(h *events.Hub) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	cur := *e.hubs.Load()
-	if len(cur) > 1 {
-		return false
-	}
-	hubs := append(cur[:len(cur):len(cur)], h)
-	e.hubs.Store(&hubs)
-	return true
-}
-
-// wants reports whether any subscriber wants events of kind k: one atomic
-// load per hub.
-func (e *emitter) wants(k events.Kind) bool {
-	for _, h := range *e.hubs.Load() {
-		if h.Wants(k) {
-			return true
-		}
-	}
-	return false
-}
-
-// emit stamps ev with the breaker's name, the next Seq and (if unset) the
-// time, and publishes it, unless the breaker is stopped. Safe for
+// RecordFallback counts a fallback answered on the breaker's behalf by
+// code that wraps it (Metrics.Fallbacks, and a FallbackUsed event if
+// anyone subscribed to it). ExecuteWithFallback counts its own. Safe for
 // concurrent use.
-func (e *emitter) emit(ev events.Event) {
-	ev.Breaker = e.name
-	if ev.Time.IsZero() {
-		ev.Time = e.clk.Now()
-	}
-	e.mu.Lock()
-	if e.done {
-		e.mu.Unlock()
-		return
-	}
-	e.seq++
-	ev.Seq = e.seq
-	for _, h := range *e.hubs.Load() {
-		h.Publish(ev)
-	}
-	e.mu.Unlock()
+func (b *base) RecordFallback() {
+	b.life.fallbacks.Add(1)
+	b.em.emitCall(events.FallbackUsed, 0)
 }
 
-// emitCall publishes a per-call event if anyone wants its kind. The check
-// is inlined: with nobody subscribed to per-call kinds it costs one atomic
-// load per hub.
-func (e *emitter) emitCall(k events.Kind, d time.Duration) {
-	if e.wants(k) {
-		e.emitCallEvent(k, d)
+// countOutcome adds a reported outcome to the lifetime counters and, when
+// the breaker measures durations, to the latency histograms.
+func (b *base) countOutcome(o engine.Outcome, d time.Duration, slow bool) {
+	b.life.countOutcome(o, slow)
+	if b.tuning().measure {
+		b.life.histograms()[o].observe(d)
 	}
 }
 
-func (e *emitter) emitCallEvent(k events.Kind, d time.Duration) {
-	e.emit(events.Event{Kind: k, Duration: d})
-}
-
-// emitTransition publishes a StateChanged event for tr; a transition to
-// Open carries its open deadline in Until.
-func (e *emitter) emitTransition(tr engine.Transition) {
-	ev := events.Event{Kind: events.StateChanged, Time: tr.At, From: tr.From, To: tr.To,
-		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count, Origin: tr.Origin, Attempt: tr.Attempt}
-	if tr.To == engine.Open {
-		ev.Until = tr.Deadline
+// countMeasured adds what a count window's packed word does not hold: the
+// slow-call counter and the latency histogram.
+func (b *base) countMeasured(o engine.Outcome, d time.Duration, slow bool) {
+	if slow {
+		b.life.slow.inc()
 	}
-	e.emit(ev)
+	if b.tuning().measure {
+		b.life.histograms()[o].observe(d)
+	}
 }
 
-// subscribe adds a subscriber to the breaker's own hub.
-func (e *emitter) subscribe(opts []events.Option) *events.Subscription {
-	return e.hub.Subscribe(opts...)
+// Latencies returns the durations of reported calls by outcome, and false
+// if the breaker does not measure them (no slow-call tracking and a count
+// window: durations are then never read, to keep the clock off the fast
+// path). Safe for concurrent use.
+func (b *base) Latencies() (Latencies, bool) {
+	if !b.tuning().measure {
+		return Latencies{}, false
+	}
+	return Latencies{
+		Succeeded: b.life.histograms()[engine.Success].snapshot(),
+		Failed:    b.life.histograms()[engine.Failure].snapshot(),
+		Ignored:   b.life.histograms()[engine.Ignore].snapshot(),
+	}, true
+}
+
+// measure returns the time now and the call's duration, and whether it is
+// slow, when the breaker tracks durations.
+func (b *base) measureCall(p Permit) (now int64, d time.Duration, slow bool) {
+	t := b.tuning()
+	if !t.measure {
+		return 0, 0, false // inlined: the common case costs two loads
+	}
+	return b.measureSlow(p, t)
+}
+
+func (b *base) measureSlow(p Permit, t *tuning) (now int64, d time.Duration, slow bool) {
+	now = b.nanos()
+	// A call admitted before a reconfiguration switched measuring on has
+	// no start time: it is timed from when measuring began.
+	d = time.Duration(now - max(p.start, t.measureFrom))
+	return now, d, t.s.Slow(d)
+}
+
+// The observer calls are outlined (never inlined into Acquire), so the
+// fast path with no observer pays only the nil check at the call site:
+//
+//	if b.obs != nil {
+//		b.observeAdmitted(ctx, state, probe)
+//	}
+
+//go:noinline
+func (b *base) observeAdmitted(ctx context.Context, s State, probe bool) {
+	b.obs.Admitted(ctx, b.name, s, probe)
+}
+
+//go:noinline
+func (b *base) observeRejected(ctx context.Context, s State, err error) {
+	b.obs.Rejected(ctx, b.name, s, err)
 }

@@ -7,20 +7,6 @@ import (
 	"time"
 )
 
-// Do runs fn under the breaker: it acquires a permit (returning the
-// rejection if there is none), runs fn with Config.CallTimeout applied to
-// its context, and reports the outcome exactly once on every path. See
-// Execute for the details.
-func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
-	if fn == nil {
-		return errNilFn
-	}
-	_, err := Execute(ctx, b, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, fn(ctx)
-	})
-	return err
-}
-
 // Execute runs fn under the circuit c:
 //
 //   - If c rejects the call, Execute returns the rejection (matching

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
-
-	"github.com/breakerlabs/breaker/engine"
 )
 
 // latencyBounds are the upper bounds of the latency histogram buckets: the
@@ -74,39 +72,4 @@ func (h *latencyHistogram) snapshot() Histogram {
 		out.Sum += time.Duration(s.sum.Load())
 	}
 	return out
-}
-
-// countOutcome adds a reported outcome to the lifetime counters and, when
-// the breaker measures durations, to the latency histograms.
-func (b *base) countOutcome(o engine.Outcome, d time.Duration, slow bool) {
-	b.life.countOutcome(o, slow)
-	if b.tuning().measure {
-		b.life.histograms()[o].observe(d)
-	}
-}
-
-// countMeasured adds what a count window's packed word does not hold: the
-// slow-call counter and the latency histogram.
-func (b *base) countMeasured(o engine.Outcome, d time.Duration, slow bool) {
-	if slow {
-		b.life.slow.inc()
-	}
-	if b.tuning().measure {
-		b.life.histograms()[o].observe(d)
-	}
-}
-
-// Latencies returns the durations of reported calls by outcome, and false
-// if the breaker does not measure them (no slow-call tracking and a count
-// window: durations are then never read, to keep the clock off the fast
-// path). Safe for concurrent use.
-func (b *base) Latencies() (Latencies, bool) {
-	if !b.tuning().measure {
-		return Latencies{}, false
-	}
-	return Latencies{
-		Succeeded: b.life.histograms()[engine.Success].snapshot(),
-		Failed:    b.life.histograms()[engine.Failure].snapshot(),
-		Ignored:   b.life.histograms()[engine.Ignore].snapshot(),
-	}, true
 }

@@ -475,3 +475,31 @@ func addTagged(word *atomic.Uint64, idx int64, n int) {
 		word.Store(uint64(uint32(idx))<<32 | uint64(uint32(count(word, idx)+n)))
 	}
 }
+
+// report is the fast path for the outcome of a Closed or Disabled call:
+// lifetime counters, then the window if the permit is of the current
+// window. If the outcome makes a trip condition hold, it latches the trip
+// (every later Acquire is rejected) and has the actor make it formal,
+// running the actor itself when no other goroutine is: so the trip is
+// usually published before report returns, and never waits for the
+// scheduler to run a goroutine.
+func (w *liveWindow) report(p Permit, o engine.Outcome) {
+	b := w.b
+	now, d, slow := b.measureCall(p)
+	v := b.view.Load()
+	if v.win != w && v.epoch == p.epoch {
+		w = v.win // the same period, in a window Reconfigure has reshaped
+	}
+	if o == engine.Ignore || w == nil || v.win != w || v.mode != modeAdmit {
+		b.countOutcome(o, d, slow) // stale or ignored: lifetime counters only
+	} else if w.record(now, o == engine.Failure, slow, d) && w.latch.Load() == nil {
+		if c := w.counts(now); b.tuning().s.Evaluate(c).Reason != engine.ReasonNone {
+			w.shut(c)
+		}
+	}
+	b.em.emitCall(callKind(o), d)
+}
+
+func (w *liveWindow) claim(Permit) bool { return true }
+
+func (w *liveWindow) core() *base { return w.b.base }

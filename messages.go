@@ -1,8 +1,6 @@
 package breaker
 
 import (
-	"time"
-
 	"github.com/breakerlabs/breaker/engine"
 )
 
@@ -41,26 +39,6 @@ const (
 	msgReconfigure                // make rc.cfg the configuration
 	msgClose                      // stop: the last message the actor handles
 )
-
-// command is a manual transition.
-type command uint8
-
-const (
-	cmdReset command = iota
-	cmdForceOpen
-	cmdDisable
-)
-
-// apply performs the command on m.
-func (c command) apply(m *engine.Machine, now time.Time) engine.Transition {
-	switch c {
-	case cmdForceOpen:
-		return m.ForceOpen(now)
-	case cmdDisable:
-		return m.Disable(now)
-	}
-	return m.Reset(now)
-}
 
 // reconfigRequest is a msgReconfigure's payload: the configuration (already
 // validated), and whether the actor applied it (false if the message was

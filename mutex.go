@@ -291,3 +291,20 @@ func (b *MutexBreaker) Close() error {
 	}
 	return nil
 }
+
+// adopt applies a state decided elsewhere (a record restored from a
+// StateStore, or adopted from another instance) through
+// engine.Machine.Adopt, under the lock, after any timeout already due,
+// like any other transition: it is published and emitted (with
+// ReasonRemote and its Origin) but never saved again. After
+// Close it does nothing.
+func (b *MutexBreaker) adopt(r engine.Remote) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return
+	}
+	now := b.clk.Now()
+	b.advance(now)
+	b.apply(b.m.Adopt(now, r))
+}

@@ -37,20 +37,3 @@ type CallObserver interface {
 func WithCallObserver(o CallObserver) Option {
 	return optionFunc(func(opts *options) { opts.observer = o })
 }
-
-// The observer calls are outlined (never inlined into Acquire), so the
-// fast path with no observer pays only the nil check at the call site:
-//
-//	if b.obs != nil {
-//		b.observeAdmitted(ctx, state, probe)
-//	}
-
-//go:noinline
-func (b *base) observeAdmitted(ctx context.Context, s State, probe bool) {
-	b.obs.Admitted(ctx, b.name, s, probe)
-}
-
-//go:noinline
-func (b *base) observeRejected(ctx context.Context, s State, err error) {
-	b.obs.Rejected(ctx, b.name, s, err)
-}
