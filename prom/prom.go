@@ -62,11 +62,14 @@
 package prom
 
 import (
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/breakerlabs/breaker"
 )
@@ -123,177 +126,224 @@ var bounds = func() []float64 {
 	return b
 }()
 
-// collector implements prometheus.Collector over a supervisor.
-type collector struct {
-	s *breaker.Supervisor
+// Families, in the order Describe sends their descriptors.
+const (
+	famState = iota
+	famCallsSeconds
+	famCallsTotal
+	famBuffered
+	famSlowCalls
+	famFailureRate
+	famSlowCallRate
+	famTransitions
+	famFallbacks
+	famTimeouts
+	numFamilies
+)
 
-	state, callsSeconds, callsTotal, buffered, slowCalls *prometheus.Desc
-	failureRate, slowCallRate, transitions, fallbacks    *prometheus.Desc
-	timeouts                                             *prometheus.Desc
+// The label sets every breaker's series use (entry.labels): one per state
+// (by State value), one per kind, and the name alone.
+const (
+	setState         = 0 // + State: {name, state}
+	setKind          = 5 // + kind index below: {kind, name}
+	setName          = 9 // {name}
+	numPairSets      = 9 // the sets with two variable labels
+	kindIdxSucceeded = 0
+	kindIdxFailed    = 1
+	kindIdxIgnored   = 2
+	kindIdxRejected  = 3
+)
+
+// kinds are the values of the kind label, by kind index.
+var kinds = [...]string{kindSuccessful, kindFailed, kindIgnored, kindNotPermitted}
+
+// A seriesSpec is one of the gauge or counter series every breaker has.
+type seriesSpec struct {
+	fam     int  // family (index into collector.descs)
+	set     int  // label set (entry.labels)
+	counter bool // a counter, else a gauge
 }
 
-// NewCollector returns a collector of the metrics of every breaker of s,
-// read at scrape time; register it with a prometheus.Registerer:
-//
-//	reg.MustRegister(prom.NewCollector(breaker.Default()))
-//
-// Each scrape asks every breaker for its Metrics (one round trip to its
-// actor) and reads its latency histograms and transition counters, all
-// without changing anything. Describe sends the full, fixed set of
-// descriptors, so a registry checks every scrape against them. NewCollector
-// panics if s is nil.
-func NewCollector(s *breaker.Supervisor, opts ...Option) prometheus.Collector {
-	if s == nil {
-		panic("prom: NewCollector with a nil Supervisor")
+// The gauge and counter series of a breaker, in the order of a scrape's
+// samples.
+const (
+	srState        = 0 // + State
+	srCallsTotal   = 5 // + kind index
+	srBuffered     = 9 // + kind index (successful, failed)
+	srSlowCalls    = 11
+	srFailureRate  = 13
+	srSlowCallRate = 14
+	srFallbacks    = 15
+	srTimeouts     = 16
+	numSeries      = 17
+)
+
+var seriesSpecs = func() [numSeries]seriesSpec {
+	var s [numSeries]seriesSpec
+	for i := range states {
+		s[srState+i] = seriesSpec{famState, setState + i, false}
 	}
-	var o options
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
+	for k := range kinds {
+		s[srCallsTotal+k] = seriesSpec{famCallsTotal, setKind + k, true}
 	}
-	desc := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(prometheus.BuildFQName(o.namespace, "circuitbreaker", name),
-			help, append([]string{"name"}, labels...), o.constLabels)
+	for k := range 2 {
+		s[srBuffered+k] = seriesSpec{famBuffered, setKind + k, false}
+		s[srSlowCalls+k] = seriesSpec{famSlowCalls, setKind + k, false}
 	}
-	c := &collector{
-		s: s,
-		state: desc("state",
-			"The state of the circuit breaker: 1 for the current state, 0 for the others.", "state"),
-		callsSeconds: desc("calls_seconds",
-			"Durations of the calls the circuit breaker admitted, by outcome, in seconds.", "kind"),
-		callsTotal: desc("calls_total",
-			"Calls through the circuit breaker, by outcome; not_permitted counts rejected calls.", "kind"),
-		buffered: desc("buffered_calls",
-			"Calls in the circuit breaker's sliding window, by outcome.", "kind"),
-		slowCalls: desc("slow_calls",
-			"Slow calls in the circuit breaker's sliding window, by outcome.", "kind"),
-		failureRate: desc("failure_rate",
-			"Failure rate of the circuit breaker's sliding window in percent; -1 while it holds fewer than the minimum number of calls."),
-		slowCallRate: desc("slow_call_rate",
-			"Slow-call rate of the circuit breaker's sliding window in percent; -1 while it holds fewer than the minimum number of calls."),
-		transitions: desc("transitions_total",
-			"State transitions of the circuit breaker, by the states left and entered.", "from", "to"),
-		fallbacks: desc("fallbacks_total",
-			"Rejected calls answered by a fallback."),
-		timeouts: desc("timeouts_total",
-			"Calls that ran past the circuit breaker's call timeout."),
-	}
-	return c
+	s[srFailureRate] = seriesSpec{famFailureRate, setName, false}
+	s[srSlowCallRate] = seriesSpec{famSlowCallRate, setName, false}
+	s[srFallbacks] = seriesSpec{famFallbacks, setName, true}
+	s[srTimeouts] = seriesSpec{famTimeouts, setName, true}
+	return s
+}()
+
+// An emitStep sends some series of every breaker: for each breaker, each
+// series in turn (rowsOuter), or for each series, every breaker.
+// emitOrder lists the steps so that each family's series arrive sorted
+// the way the registry sorts them (by the values of their labels in the
+// order of the label names): the registry's sort then finds them in order
+// and costs one pass instead of n log n comparisons of strings.
+type emitStep struct {
+	series    []int
+	rowsOuter bool
 }
 
-// Describe sends the descriptors of every metric the collector exports.
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.callsSeconds, c.callsTotal, c.buffered, c.slowCalls,
-		c.failureRate, c.slowCallRate, c.transitions, c.fallbacks, c.timeouts} {
-		ch <- d
+var emitOrder = func() []emitStep {
+	byLabel := func(idx []int, value func(int) string) []int {
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(value(a), value(b)) })
+		return idx
 	}
+	stateValue := func(i int) string { return states[i-srState].String() }
+	kindValue := func(base int) func(int) string { return func(i int) string { return kinds[i-base] } }
+	return []emitStep{
+		// {name, state}: name first.
+		{byLabel([]int{0, 1, 2, 3, 4}, stateValue), true},
+		// {kind, name}: kind first.
+		{byLabel([]int{5, 6, 7, 8}, kindValue(srCallsTotal)), false},
+		{byLabel([]int{9, 10}, kindValue(srBuffered)), false},
+		{byLabel([]int{11, 12}, kindValue(srSlowCalls)), false},
+		{[]int{srFailureRate, srSlowCallRate, srFallbacks, srTimeouts}, false},
+	}
+}()
+
+// histKinds are the kind indexes of the histograms, sorted by kind.
+var histKinds = [...]int{kindIdxFailed, kindIdxIgnored, kindIdxSucceeded}
+
+// statesByName are the indexes into states sorted by State.String, the
+// order of the from and to labels of the transition counters.
+var statesByName = func() [len(states)]int {
+	var s [len(states)]int
+	for i := range s {
+		s[i] = i
+	}
+	slices.SortFunc(s[:], func(a, b int) int { return strings.Compare(states[a].String(), states[b].String()) })
+	return s
+}()
+
+// The label names, and the label pairs every breaker shares. All of them,
+// like every dto message the collector hands out, are never modified once
+// made: client_golang's registry treats a collected dto.Metric as
+// immutable, and so must whoever reads a Gather's result.
+var (
+	labelName  = "name"
+	labelKind  = "kind"
+	labelState = "state"
+	labelFrom  = "from"
+	labelTo    = "to"
+
+	statePairs = pairs(&labelState, len(states), func(i int) string { return states[i].String() })
+	kindPairs  = pairs(&labelKind, len(kinds), func(i int) string { return kinds[i] })
+	fromPairs  = pairs(&labelFrom, len(states), func(i int) string { return states[i].String() })
+	toPairs    = pairs(&labelTo, len(states), func(i int) string { return states[i].String() })
+)
+
+func pairs(name *string, n int, value func(int) string) []*dto.LabelPair {
+	ps := make([]*dto.LabelPair, n)
+	for i := range ps {
+		ps[i] = &dto.LabelPair{Name: name, Value: new(value(i))}
+	}
+	return ps
 }
 
-// Collect reads every breaker the supervisor has now and sends its
-// metrics. A breaker removed since the last scrape is simply not there.
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	names := c.s.Names()
-	labels := labelValues(names)
-	for _, name := range names {
-		b, ok := c.s.Get(name)
-		if !ok {
-			continue // removed since Names
-		}
-		c.collect(ch, b, labels[name])
+// Shared value messages for the small whole numbers most series hold (an
+// idle breaker's are all 0, 1 or −1), so a scrape allocates none for them.
+const (
+	sharedMin = -1
+	sharedMax = 255
+)
+
+var (
+	sharedGauges   = shared(func(v float64) *dto.Gauge { return &dto.Gauge{Value: new(v)} })
+	sharedCounters = shared(func(v float64) *dto.Counter { return &dto.Counter{Value: new(v)} })
+)
+
+func shared[T any](newMsg func(float64) *T) []*T {
+	s := make([]*T, 0, sharedMax-sharedMin+1)
+	for v := sharedMin; v <= sharedMax; v++ {
+		s = append(s, newMsg(float64(v)))
 	}
+	return s
 }
 
-// labelValues maps each breaker name to its name label: the name itself
-// if it is valid UTF-8 (Prometheus refuses anything else, and one bad
-// label value fails the whole scrape), otherwise the name with each
-// invalid byte sequence replaced by U+FFFD, followed by " (2)", " (3)"…
-// if a name already has that label. Valid names are placed first, so
-// they always keep their own label; names are sorted, so the mapping is
-// the same on every scrape.
-func labelValues(names []string) map[string]string {
-	labels := make(map[string]string, len(names))
-	taken := make(map[string]bool, len(names))
-	for _, n := range names {
-		if utf8.ValidString(n) {
-			labels[n] = n
-			taken[n] = true
-		}
+// sharedIndex returns the index of v's shared message, false if it has
+// none.
+func sharedIndex(v float64) (int, bool) {
+	if v < sharedMin || v > sharedMax || v != math.Trunc(v) || (v == 0 && math.Signbit(v)) {
+		return 0, false
+	}
+	return int(v) - sharedMin, true
+}
+
+// gaugeOf returns a gauge message holding *v: a shared one, or a new one
+// pointing at v (which the caller never changes afterwards).
+func gaugeOf(v *float64) *dto.Gauge {
+	if i, ok := sharedIndex(*v); ok {
+		return sharedGauges[i]
+	}
+	return &dto.Gauge{Value: v}
+}
+
+// counterOf is gaugeOf for a counter.
+func counterOf(v *float64) *dto.Counter {
+	if i, ok := sharedIndex(*v); ok {
+		return sharedCounters[i]
+	}
+	return &dto.Counter{Value: v}
+}
+
+// invalidLabels returns the name label of each name in names (sorted)
+// that is not valid UTF-8 (Prometheus refuses such a label value, and
+// one fails the whole scrape): the name with each invalid byte sequence
+// replaced by U+FFFD, followed by " (2)", " (3)"… if a valid name or an
+// earlier invalid one already has that label. A valid name is its own
+// label, and the mapping is the same on every scrape of the same names.
+// It returns nil if every name is valid, the usual case, allocating
+// nothing then.
+func invalidLabels(names []string) map[string]string {
+	var (
+		labels   map[string]string
+		assigned map[string]bool // the labels given to invalid names so far
+	)
+	taken := func(l string) bool {
+		_, valid := slices.BinarySearch(names, l) // l is valid UTF-8: found means a valid name
+		return valid || assigned[l]
 	}
 	for _, n := range names {
 		if utf8.ValidString(n) {
 			continue
 		}
+		if labels == nil {
+			labels, assigned = make(map[string]string), make(map[string]bool)
+		}
 		base := strings.ToValidUTF8(n, "\uFFFD")
 		l := base
-		for i := 2; taken[l]; i++ {
+		for i := 2; taken(l); i++ {
 			l = base + " (" + strconv.Itoa(i) + ")"
 		}
 		labels[n] = l
-		taken[l] = true
+		assigned[l] = true
 	}
 	return labels
-}
-
-func (c *collector) collect(ch chan<- prometheus.Metric, b *breaker.Breaker, name string) {
-	m := b.Metrics()
-	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, lv...)...)
-	}
-	counter := func(d *prometheus.Desc, v uint64, lv ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{name}, lv...)...)
-	}
-
-	for _, s := range states {
-		v := 0.0
-		if m.State == s {
-			v = 1
-		}
-		gauge(c.state, v, s.String())
-	}
-
-	if l, ok := b.Latencies(); ok {
-		c.histogram(ch, name, kindSuccessful, l.Succeeded)
-		c.histogram(ch, name, kindFailed, l.Failed)
-		c.histogram(ch, name, kindIgnored, l.Ignored)
-	}
-
-	counter(c.callsTotal, m.Successes, kindSuccessful)
-	counter(c.callsTotal, m.Failures, kindFailed)
-	counter(c.callsTotal, m.Ignored, kindIgnored)
-	counter(c.callsTotal, m.Rejected, kindNotPermitted)
-
-	gauge(c.buffered, float64(max(m.WindowCalls-m.WindowFailures, 0)), kindSuccessful)
-	gauge(c.buffered, float64(m.WindowFailures), kindFailed)
-	gauge(c.slowCalls, float64(max(m.WindowSlowCalls-m.WindowSlowFailures, 0)), kindSuccessful)
-	gauge(c.slowCalls, float64(m.WindowSlowFailures), kindFailed)
-
-	gauge(c.failureRate, percent(m.FailureRate))
-	gauge(c.slowCallRate, percent(m.SlowCallRate))
-
-	for _, from := range states {
-		for _, to := range states {
-			if n := b.TransitionCount(from, to); n > 0 {
-				counter(c.transitions, n, from.String(), to.String())
-			}
-		}
-	}
-
-	counter(c.fallbacks, m.Fallbacks)
-	counter(c.timeouts, m.Timeouts)
-}
-
-// histogram sends one kind's latency histogram, with cumulative buckets.
-func (c *collector) histogram(ch chan<- prometheus.Metric, name, kind string, h breaker.Histogram) {
-	buckets := make(map[float64]uint64, len(bounds))
-	var cum uint64
-	for i, ub := range bounds {
-		if i < len(h.Counts) {
-			cum += h.Counts[i]
-		}
-		buckets[ub] = cum
-	}
-	ch <- prometheus.MustNewConstHistogram(c.callsSeconds, h.Count, h.Sum.Seconds(), buckets, name, kind)
 }
 
 // percent turns a 0–1 rate into a percentage, keeping −1 ("not enough
