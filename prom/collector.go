@@ -90,13 +90,12 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// A scrape is what one Collect read: the entries of the breakers found,
-// sorted by name label, and their samples.
+// A scrape is what one Collect read: a row per breaker found, sorted by
+// name label, and the breakers' transition counters and histograms.
 type scrape struct {
-	rows    []*entry
-	samples []sample // numSeries per row
-	trans   []sample // the transition counters, by row, from and to
-	hists   []histSample
+	rows  []row
+	trans []transSample // by row, from and to
+	hists []histSample  // by row and histKinds
 }
 
 // Collect reads every breaker the supervisor has now and sends its
@@ -106,20 +105,19 @@ type scrape struct {
 // family's series in the order the registry sorts them in (see
 // emitOrder).
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	sc := scrape{rows: c.entries()}
-	c.read(&sc)
+	sc := c.read(c.entries())
 	for _, st := range emitOrder {
 		if st.rowsOuter {
 			for r := range sc.rows {
 				for _, i := range st.series {
-					ch <- &sc.samples[r*numSeries+i]
+					ch <- seriesMetric[i](&sc.rows[r])
 				}
 			}
 			continue
 		}
 		for _, i := range st.series {
 			for r := range sc.rows {
-				ch <- &sc.samples[r*numSeries+i]
+				ch <- seriesMetric[i](&sc.rows[r])
 			}
 		}
 	}
@@ -130,7 +128,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, from := range statesByName {
 		for j := range sc.trans {
-			if sc.trans[j].from() == from {
+			if sc.trans[j].from == from {
 				ch <- &sc.trans[j]
 			}
 		}
@@ -178,34 +176,31 @@ func (c *collector) entries() []*entry {
 	return rows
 }
 
-// read fills sc's samples and histograms from its breakers, reading each
-// one's Metrics once.
-func (c *collector) read(sc *scrape) {
-	sc.samples = make([]sample, len(sc.rows)*numSeries)
-	for r, e := range sc.rows {
+// read reads the breakers of entries, each one's Metrics once.
+func (c *collector) read(entries []*entry) scrape {
+	sc := scrape{rows: make([]row, len(entries))}
+	for r, e := range entries {
 		b := e.b
 		m := b.Metrics()
-		s := sc.samples[r*numSeries : (r+1)*numSeries : (r+1)*numSeries]
-		for i := range s {
-			s[i].e, s[i].i = e, int32(i)
-		}
+		rw := &sc.rows[r]
+		rw.e = e
 		for i, st := range states {
 			if m.State == st {
-				s[srState+i].v = 1
+				rw.v[srState+i] = 1
 			}
 		}
-		s[srCallsTotal+kindIdxSucceeded].v = float64(m.Successes)
-		s[srCallsTotal+kindIdxFailed].v = float64(m.Failures)
-		s[srCallsTotal+kindIdxIgnored].v = float64(m.Ignored)
-		s[srCallsTotal+kindIdxRejected].v = float64(m.Rejected)
-		s[srBuffered+kindIdxSucceeded].v = float64(max(m.WindowCalls-m.WindowFailures, 0))
-		s[srBuffered+kindIdxFailed].v = float64(m.WindowFailures)
-		s[srSlowCalls+kindIdxSucceeded].v = float64(max(m.WindowSlowCalls-m.WindowSlowFailures, 0))
-		s[srSlowCalls+kindIdxFailed].v = float64(m.WindowSlowFailures)
-		s[srFailureRate].v = percent(m.FailureRate)
-		s[srSlowCallRate].v = percent(m.SlowCallRate)
-		s[srFallbacks].v = float64(m.Fallbacks)
-		s[srTimeouts].v = float64(m.Timeouts)
+		rw.v[srCallsTotal+kindIdxSucceeded] = float64(m.Successes)
+		rw.v[srCallsTotal+kindIdxFailed] = float64(m.Failures)
+		rw.v[srCallsTotal+kindIdxIgnored] = float64(m.Ignored)
+		rw.v[srCallsTotal+kindIdxRejected] = float64(m.Rejected)
+		rw.v[srBuffered+kindIdxSucceeded] = float64(max(m.WindowCalls-m.WindowFailures, 0))
+		rw.v[srBuffered+kindIdxFailed] = float64(m.WindowFailures)
+		rw.v[srSlowCalls+kindIdxSucceeded] = float64(max(m.WindowSlowCalls-m.WindowSlowFailures, 0))
+		rw.v[srSlowCalls+kindIdxFailed] = float64(m.WindowSlowFailures)
+		rw.v[srFailureRate] = percent(m.FailureRate)
+		rw.v[srSlowCallRate] = percent(m.SlowCallRate)
+		rw.v[srFallbacks] = float64(m.Fallbacks)
+		rw.v[srTimeouts] = float64(m.Timeouts)
 
 		if l, ok := b.Latencies(); ok {
 			for _, k := range histKinds {
@@ -228,11 +223,12 @@ func (c *collector) read(sc *scrape) {
 		for _, from := range statesByName {
 			for _, to := range statesByName {
 				if n := b.TransitionCount(states[from], states[to]); n > 0 {
-					sc.trans = append(sc.trans, sample{e: e, v: float64(n), i: int32(transSeries(from, to))})
+					sc.trans = append(sc.trans, transSample{e: e, v: float64(n), from: from, to: to})
 				}
 			}
 		}
 	}
+	return sc
 }
 
 // merge appends to dst the labels vars (sorted by name) merged with the

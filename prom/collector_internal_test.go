@@ -137,3 +137,12 @@ func TestSharedValues(t *testing.T) {
 		t.Errorf("gaugeOf(-0) = %v, want -0", g.GetValue())
 	}
 }
+
+// TestSeriesMetricNumbers: seriesMetric[i] is the row's series i.
+func TestSeriesMetricNumbers(t *testing.T) {
+	for i, f := range seriesMetric {
+		if got := f(&row{}).(interface{ index() int }).index(); got != i {
+			t.Errorf("seriesMetric[%d] is series %d", i, got)
+		}
+	}
+}
