@@ -39,7 +39,7 @@ func (a *actor) run(m message) {
 	if a.m == nil {
 		// The machine is made for the first message: a breaker that has
 		// only ever been called on the fast path has none.
-		a.m = engine.NewMachine(a.b.tuning().s, a.born)
+		a.m = engine.NewMachine(a.b.tuning().settings, a.born)
 	}
 	for attempt := 0; ; attempt++ {
 		if a.try(m, attempt == 0) {
@@ -92,16 +92,16 @@ func (a *actor) restart() {
 	old := b.view.Load()
 	v := *old
 	v.epoch++
-	a.m = engine.NewMachine(b.tuning().s, v.since)
+	a.m = engine.NewMachine(b.tuning().settings, v.since)
 	a.m.Restore(v.state, v.epoch, v.since, v.until, v.attempt)
 	a.registered = 0
 	if v.mode == modeProbe {
-		v.probes = newProbeTable(b, b.tuning().s.HalfOpen.MaxProbes)
+		v.probes = newProbeTable(b, b.tuning().settings.HalfOpen.MaxProbes)
 	}
 	a.stopTimer()
 	a.armTimer(v.until)
 	b.view.Store(&v)
-	b.em.emit(events.Event{Kind: events.ActorRestarted, From: v.state, To: v.state})
+	b.emitter.emit(events.Event{Kind: events.ActorRestarted, From: v.state, To: v.state})
 }
 
 // handle applies one message, after applying any timeout already due and
@@ -124,9 +124,9 @@ func (a *actor) handle(m message) {
 	case msgAdopt:
 		a.publish(a.m.Adopt(now, m.r))
 	case msgFold:
-		b.life.beginFold()
-		b.life.fold(m.w.fold())
-		b.life.endFold()
+		b.lifetime.beginFold()
+		b.lifetime.fold(m.w.fold())
+		b.lifetime.endFold()
 	case msgReconfigure:
 		a.reconfigure(now, m.rc.cfg)
 		m.rc.applied = true
@@ -230,18 +230,18 @@ func (a *actor) checkTrip(v *view) {
 func (a *actor) reconfigure(now time.Time, cfg Config) {
 	b := a.b
 	old := b.retune(cfg)
-	s := b.tuning().s
+	s := b.tuning().settings
 	v := b.view.Load()
 	nv := *v
 	var c engine.Counts
 	if v.win != nil {
 		nanos := b.nanos()
-		if !engine.SameShape(old.s.Window, s.Window) {
-			nv.win = v.win.reshaped(nanos, old.s.Window, s.Window)
+		if !engine.SameShape(old.settings.Window, s.Window) {
+			nv.win = v.win.reshaped(nanos, old.settings.Window, s.Window)
 		}
 		c = nv.win.counts(nanos)
 	}
-	if v.probes != nil && v.mode == modeProbe && s.HalfOpen.MaxProbes != old.s.HalfOpen.MaxProbes {
+	if v.probes != nil && v.mode == modeProbe && s.HalfOpen.MaxProbes != old.settings.HalfOpen.MaxProbes {
 		nv.probes = v.probes.resized(s.HalfOpen.MaxProbes)
 	}
 	if tr := a.m.ReconfigureCounts(now, s, c); tr.Happened() {
@@ -256,10 +256,10 @@ func (a *actor) reconfigure(now time.Time, cfg Config) {
 		a.stopTimer()
 		a.armTimer(nv.until)
 		if nv.win != v.win {
-			b.life.beginFold()
-			b.life.fold(v.win.retire())
+			b.lifetime.beginFold()
+			b.lifetime.fold(v.win.retire())
 			b.view.Store(&nv)
-			b.life.endFold()
+			b.lifetime.endFold()
 			if l := v.win.latch.Load(); l != nil {
 				// A trip latched in the old window while it was being
 				// reshaped: the new thresholds judge it.
@@ -293,7 +293,7 @@ func (a *actor) publish(tr engine.Transition) {
 		v.err = newOpenError(b.name, tr)
 	case HalfOpen:
 		v.mode = modeProbe
-		v.probes = newProbeTable(b, b.tuning().s.HalfOpen.MaxProbes)
+		v.probes = newProbeTable(b, b.tuning().settings.HalfOpen.MaxProbes)
 	}
 	a.registered = 0
 	a.stopTimer()
@@ -301,16 +301,16 @@ func (a *actor) publish(tr engine.Transition) {
 	if old != nil && old.win != nil {
 		// Retire the old window: fold its counts into the lifetime base
 		// as the new view (without it) becomes visible.
-		b.life.beginFold()
-		b.life.fold(old.win.retire())
+		b.lifetime.beginFold()
+		b.lifetime.fold(old.win.retire())
 		b.view.Store(v)
-		b.life.endFold()
+		b.lifetime.endFold()
 	} else {
 		b.view.Store(v)
 	}
 	if tr.Happened() {
-		b.life.countTransition(tr.From, tr.To)
-		b.em.emitTransition(tr)
+		b.lifetime.countTransition(tr.From, tr.To)
+		b.emitter.emitTransition(tr)
 		b.saver.transitioned(b.name, tr, a.m.Attempt())
 	}
 }

@@ -25,11 +25,11 @@ type base struct {
 	// realClock: clk is the real clock, so durations are to come from the
 	// coarse clock whenever the configuration measures them.
 	realClock bool
-	em        emitter
+	emitter   emitter // assigns Seq and publishes the breaker's events
 	// No padding here: the lifetime counters are written by the fast path
 	// only until they are contended, after which their writes go to their
 	// own padded cells (stripedCounter).
-	life lifetime
+	lifetime lifetime
 }
 
 // tuning returns the current configuration. Safe for concurrent use.
@@ -41,12 +41,12 @@ func (b *base) tuning() *tuning { return b.tune.Load() }
 func (b *base) retune(cfg Config) (old *tuning) {
 	old = b.tuning()
 	t := newTuning(cfg)
-	if t.measure {
+	if t.timesCalls {
 		if b.realClock && b.coarse.Load() == nil {
 			b.coarse.Store(sharedCoarse.acquire())
 		}
 		t.measureFrom = old.measureFrom
-		if !old.measure {
+		if !old.timesCalls {
 			t.measureFrom = b.nanos()
 		}
 	}
@@ -69,7 +69,7 @@ func newBase(name string, cfg Config, o *options) (*base, error) {
 		b.clk = clock.New()
 		b.realClock = true
 	}
-	b.em.init(name, b.clk, o.sinks)
+	b.emitter.init(name, b.clk, o.sinks)
 	return b, nil
 }
 
@@ -78,7 +78,7 @@ func newBase(name string, cfg Config, o *options) (*base, error) {
 // can fail or panic, so a failed construction leaves nothing running.
 // Until then nanos reads the clock directly.
 func (b *base) acquireShared() {
-	if b.realClock && b.tuning().measure {
+	if b.realClock && b.tuning().timesCalls {
 		b.coarse.Store(sharedCoarse.acquire())
 	}
 }
@@ -88,8 +88,8 @@ func (b *base) release() {
 	if c := b.coarse.Load(); c != nil {
 		c.release()
 	}
-	b.em.stop()
-	b.em.hub.Close()
+	b.emitter.stop()
+	b.emitter.hub.Close()
 }
 
 // nanos is the time source for call durations and time windows: the coarse
@@ -106,7 +106,7 @@ func (b *base) core() *base { return b }
 // TransitionCount returns how many times the breaker went from one state
 // to another. Safe for concurrent use.
 func (b *base) TransitionCount(from, to State) uint64 {
-	return b.life.transitionCount(from, to)
+	return b.lifetime.transitionCount(from, to)
 }
 
 // Config returns the breaker's configuration: the one it was created
@@ -123,16 +123,16 @@ func (b *base) Clock() clock.Clock { return b.clk }
 // anyone subscribed to it). ExecuteWithFallback counts its own. Safe for
 // concurrent use.
 func (b *base) RecordFallback() {
-	b.life.fallbacks.Add(1)
-	b.em.emitCall(events.FallbackUsed, 0)
+	b.lifetime.fallbacks.Add(1)
+	b.emitter.emitCall(events.FallbackUsed, 0)
 }
 
 // countOutcome adds a reported outcome to the lifetime counters and, when
 // the breaker measures durations, to the latency histograms.
 func (b *base) countOutcome(o engine.Outcome, d time.Duration, slow bool) {
-	b.life.countOutcome(o, slow)
-	if b.tuning().measure {
-		b.life.histograms()[o].observe(d)
+	b.lifetime.countOutcome(o, slow)
+	if b.tuning().timesCalls {
+		b.lifetime.histograms()[o].observe(d)
 	}
 }
 
@@ -140,10 +140,10 @@ func (b *base) countOutcome(o engine.Outcome, d time.Duration, slow bool) {
 // slow-call counter and the latency histogram.
 func (b *base) countMeasured(o engine.Outcome, d time.Duration, slow bool) {
 	if slow {
-		b.life.slow.inc()
+		b.lifetime.slow.inc()
 	}
-	if b.tuning().measure {
-		b.life.histograms()[o].observe(d)
+	if b.tuning().timesCalls {
+		b.lifetime.histograms()[o].observe(d)
 	}
 }
 
@@ -152,13 +152,13 @@ func (b *base) countMeasured(o engine.Outcome, d time.Duration, slow bool) {
 // window: durations are then never read, to keep the clock off the fast
 // path). Safe for concurrent use.
 func (b *base) Latencies() (Latencies, bool) {
-	if !b.tuning().measure {
+	if !b.tuning().timesCalls {
 		return Latencies{}, false
 	}
 	return Latencies{
-		Succeeded: b.life.histograms()[engine.Success].snapshot(),
-		Failed:    b.life.histograms()[engine.Failure].snapshot(),
-		Ignored:   b.life.histograms()[engine.Ignore].snapshot(),
+		Succeeded: b.lifetime.histograms()[engine.Success].snapshot(),
+		Failed:    b.lifetime.histograms()[engine.Failure].snapshot(),
+		Ignored:   b.lifetime.histograms()[engine.Ignore].snapshot(),
 	}, true
 }
 
@@ -166,7 +166,7 @@ func (b *base) Latencies() (Latencies, bool) {
 // slow, when the breaker tracks durations.
 func (b *base) measureCall(p Permit) (now int64, d time.Duration, slow bool) {
 	t := b.tuning()
-	if !t.measure {
+	if !t.timesCalls {
 		return 0, 0, false // inlined: the common case costs two loads
 	}
 	return b.measureSlow(p, t)
@@ -177,7 +177,7 @@ func (b *base) measureSlow(p Permit, t *tuning) (now int64, d time.Duration, slo
 	// A call admitted before a reconfiguration switched measuring on has
 	// no start time: it is timed from when measuring began.
 	d = time.Duration(now - max(p.start, t.measureFrom))
-	return now, d, t.s.Slow(d)
+	return now, d, t.settings.Slow(d)
 }
 
 // The observer calls are outlined (never inlined into Acquire), so the

@@ -107,7 +107,7 @@ func (b *Breaker) State() State { return b.view.Load().state }
 // Subscribe returns a subscription to this breaker's events; see package
 // events for the options and guarantees. Closing the breaker closes it.
 func (b *Breaker) Subscribe(opts ...events.Option) *events.Subscription {
-	return b.em.subscribe(opts)
+	return b.emitter.subscribe(opts)
 }
 
 // Reset moves the breaker to Closed from any state, clearing the window and
@@ -256,7 +256,7 @@ func (b *Breaker) reportProbe(p Permit, o engine.Outcome) {
 	_, d, slow := b.measureCall(p)
 	b.countOutcome(o, d, slow)
 	b.send(message{kind: msgReport, t: p.ticket(), o: o, d: int64(d)}, true)
-	b.em.emitCall(callKind(o), d)
+	b.emitter.emitCall(callKind(o), d)
 }
 
 // settle waits until the actor has handled every message sent before it,
@@ -280,11 +280,11 @@ func (b *Breaker) snapshot(v *view) Metrics {
 	m.WindowCalls, m.WindowFailures, m.WindowSlowCalls = c.Calls, c.Failures, c.SlowCalls
 	m.WindowSlowFailures = c.SlowFailures
 	m.ConsecutiveFailures = c.ConsecutiveFailures
-	m.FailureRate, m.SlowCallRate = b.tuning().s.Rates(c)
+	m.FailureRate, m.SlowCallRate = b.tuning().settings.Rates(c)
 	if v.probes != nil && v.mode == modeProbe {
 		m.HalfOpenInFlight = v.probes.inFlight()
 	}
-	b.life.fill(&m)
+	b.lifetime.fill(&m)
 	s, f := b.windowed()
 	m.Successes += s
 	m.Failures += f
@@ -295,7 +295,7 @@ func (b *Breaker) snapshot(v *view) Metrics {
 // windows' packed words: those folded out of retired windows and the
 // current window's share, read consistently (see lifetime).
 func (b *Breaker) windowed() (successes, failures uint64) {
-	l := &b.life
+	l := &b.lifetime
 	for {
 		g := l.gen.Load()
 		if g&1 != 0 {
@@ -343,7 +343,7 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 		if b.obs != nil {
 			b.observeAdmitted(ctx, v.state, false)
 		}
-		if b.tuning().measure {
+		if b.tuning().timesCalls {
 			return Permit{r: v.win, epoch: v.epoch, start: b.nanos()}, nil
 		}
 		return Permit{r: v.win, epoch: v.epoch}, nil
@@ -358,7 +358,7 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 			b.observeAdmitted(ctx, v.state, true)
 		}
 		p := Permit{r: v.probes, epoch: v.epoch, probe: uint64(slot+1)<<32 | uint64(id)}
-		if b.tuning().measure {
+		if b.tuning().timesCalls {
 			p.start = b.nanos()
 		}
 		return p, nil
@@ -375,8 +375,8 @@ func (b *Breaker) reject(ctx context.Context, s State, err error) (Permit, error
 	if b.obs != nil { // first: nothing has to survive the calls below for it
 		b.observeRejected(ctx, s, err)
 	}
-	b.life.rejected.inc()
-	b.em.emitCall(events.CallRejected, 0)
+	b.lifetime.rejected.inc()
+	b.emitter.emitCall(events.CallRejected, 0)
 	return Permit{}, err
 }
 

@@ -42,8 +42,8 @@ func execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T,
 		return zero, isRejection(err), err
 	}
 	var b *base
-	if in, ok := c.(internal); ok {
-		b = in.core()
+	if d, ok := c.(driver); ok {
+		b = d.core()
 	}
 	resolved := false
 	defer func() {
@@ -75,7 +75,7 @@ func execute[T any](ctx context.Context, c Circuit, fn func(context.Context) (T,
 	if !deadline.IsZero() && ctx.Err() == nil &&
 		(errors.Is(callCtx.Err(), context.DeadlineExceeded) || !b.clk.Now().Before(deadline)) {
 		resolved = true
-		b.life.timeouts.Add(1)
+		b.lifetime.timeouts.Add(1)
 		p.Failure()
 		if err == nil {
 			return v, false, fmt.Errorf("%w after %v", ErrTimeout, callTimeout)
@@ -105,8 +105,8 @@ func ExecuteWithFallback[T any](ctx context.Context, c Circuit,
 	if !rejected || fallback == nil {
 		return v, err
 	}
-	if in, ok := c.(internal); ok {
-		in.core().RecordFallback()
+	if d, ok := c.(driver); ok {
+		d.core().RecordFallback()
 	}
 	return fallback(ctx, err)
 }

@@ -27,9 +27,11 @@ type Circuit interface {
 	Close() error
 }
 
-// internal is implemented by both breakers: it gives Execute the parts
-// they share.
-type internal interface {
+// driver is a Circuit of this package (*Breaker or *MutexBreaker): it
+// gives Execute and ExecuteWithFallback the base both drivers share, for
+// timeouts and fallback counting. A Circuit implemented elsewhere is not
+// one.
+type driver interface {
 	Circuit
 	core() *base
 }

@@ -99,7 +99,7 @@ type latchedTrip struct {
 func (w *liveWindow) shut(c engine.Counts) {
 	b := w.b
 	at := b.clk.Now()
-	l := &latchedTrip{at: at, c: c, err: &OpenError{Breaker: b.name, Until: at.Add(b.tuning().s.OpenDuration(0))}}
+	l := &latchedTrip{at: at, c: c, err: &OpenError{Breaker: b.name, Until: at.Add(b.tuning().settings.OpenDuration(0))}}
 	if w.latch.CompareAndSwap(nil, l) {
 		b.send(message{kind: msgTrip, w: w}, false)
 	}
@@ -111,7 +111,7 @@ const (
 )
 
 func newLiveWindow(b *Breaker, tracks bool) *liveWindow {
-	return newLiveWindowOf(b, tracks, b.tuning().s.Window)
+	return newLiveWindowOf(b, tracks, b.tuning().settings.Window)
 }
 
 // newLiveWindowOf is an empty live window of shape win.
@@ -153,7 +153,7 @@ func nFailsOf(n uint64) uint64 { return (n & nFailsMask) >> 40 }
 func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (mayTrip bool) {
 	b := w.b
 	t := b.tuning()
-	s := &t.s
+	s := &t.settings
 	var nb uint32
 	if failure {
 		nb |= bitFailure
@@ -174,7 +174,7 @@ func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (may
 			b.countOutcome(outcomeOf(failure), d, slow)
 			return false
 		}
-		if t.measure {
+		if t.timesCalls {
 			b.countMeasured(outcomeOf(failure), d, slow)
 		}
 		if failure {
@@ -493,11 +493,11 @@ func (w *liveWindow) report(p Permit, o engine.Outcome) {
 	if o == engine.Ignore || w == nil || v.win != w || v.mode != modeAdmit {
 		b.countOutcome(o, d, slow) // stale or ignored: lifetime counters only
 	} else if w.record(now, o == engine.Failure, slow, d) && w.latch.Load() == nil {
-		if c := w.counts(now); b.tuning().s.Evaluate(c).Reason != engine.ReasonNone {
+		if c := w.counts(now); b.tuning().settings.Evaluate(c).Reason != engine.ReasonNone {
 			w.shut(c)
 		}
 	}
-	b.em.emitCall(callKind(o), d)
+	b.emitter.emitCall(callKind(o), d)
 }
 
 func (w *liveWindow) claim(Permit) bool { return true }

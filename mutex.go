@@ -36,7 +36,7 @@ func NewMutex(name string, cfg Config, opts ...Option) (*MutexBreaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &MutexBreaker{base: bs, m: engine.NewMachine(bs.tuning().s, bs.clk.Now())}
+	b := &MutexBreaker{base: bs, m: engine.NewMachine(bs.tuning().settings, bs.clk.Now())}
 	b.acquireShared() // last: a failed construction leaves no goroutine
 	return b, nil
 }
@@ -47,7 +47,7 @@ func (b *MutexBreaker) Name() string { return b.name }
 // Subscribe returns a subscription to this breaker's events. Closing the
 // breaker closes it.
 func (b *MutexBreaker) Subscribe(opts ...events.Option) *events.Subscription {
-	return b.em.subscribe(opts)
+	return b.emitter.subscribe(opts)
 }
 
 // now returns the time for the machine: the clock, except in Closed and
@@ -66,7 +66,7 @@ func (b *MutexBreaker) now() time.Time {
 // windowTime is the time a time window records and reads at, from the
 // same source as call durations; for count windows it is now.
 func (b *MutexBreaker) windowTime(nanos int64, now time.Time) time.Time {
-	if b.tuning().s.Window.Kind != engine.TimeBased {
+	if b.tuning().settings.Window.Kind != engine.TimeBased {
 		return now
 	}
 	if nanos == 0 {
@@ -90,8 +90,8 @@ func (b *MutexBreaker) apply(tr engine.Transition) {
 	if tr.To == Open || tr.To == ForcedOpen {
 		b.openErr = newOpenError(b.name, tr)
 	}
-	b.life.countTransition(tr.From, tr.To)
-	b.em.emitTransition(tr)
+	b.lifetime.countTransition(tr.From, tr.To)
+	b.emitter.emitTransition(tr)
 }
 
 // Acquire asks to start a call; see Circuit. The decision never waits, so
@@ -119,8 +119,8 @@ func (b *MutexBreaker) Acquire(ctx context.Context) (Permit, error) {
 		err = b.openErr
 	}
 	if err != nil {
-		b.life.rejected.inc()
-		b.em.emitCall(events.CallRejected, 0)
+		b.lifetime.rejected.inc()
+		b.emitter.emitCall(events.CallRejected, 0)
 	}
 	st := b.m.State()
 	b.mu.Unlock()
@@ -137,7 +137,7 @@ func (b *MutexBreaker) Acquire(ctx context.Context) (Permit, error) {
 	if b.obs != nil {
 		b.observeAdmitted(ctx, st, t.Probe != 0)
 	}
-	if b.tuning().measure {
+	if b.tuning().timesCalls {
 		p.start = b.nanos()
 	}
 	return p, nil
@@ -169,7 +169,7 @@ func (b *MutexBreaker) report(p Permit, o engine.Outcome) {
 		tr, _ := b.m.Report(now, t, o, d) // the clock, not the window's time: it stamps a transition
 		b.apply(tr)
 	}
-	b.em.emitCall(callKind(o), d)
+	b.emitter.emitCall(callKind(o), d)
 	b.mu.Unlock()
 }
 
@@ -223,11 +223,11 @@ func (b *MutexBreaker) Metrics() Metrics {
 		m.WindowCalls, m.WindowFailures, m.WindowSlowCalls = c.Calls, c.Failures, c.SlowCalls
 		m.WindowSlowFailures = c.SlowFailures
 		m.ConsecutiveFailures = c.ConsecutiveFailures
-		m.FailureRate, m.SlowCallRate = b.tuning().s.Rates(c)
+		m.FailureRate, m.SlowCallRate = b.tuning().settings.Rates(c)
 	} else {
 		m.FailureRate, m.SlowCallRate = -1, -1
 	}
-	b.life.fill(&m)
+	b.lifetime.fill(&m)
 	return m
 }
 
@@ -259,7 +259,7 @@ func (b *MutexBreaker) Reconfigure(cfg Config) error {
 	now := b.clk.Now()
 	b.advance(now)
 	b.retune(cfg)
-	b.apply(b.m.Reconfigure(now, b.tuning().s))
+	b.apply(b.m.Reconfigure(now, b.tuning().settings))
 	if st := b.m.State(); st == Open && !b.m.Deadline().Equal(b.openErr.Until) {
 		b.openErr = &OpenError{Breaker: b.name, Until: b.m.Deadline()}
 	}

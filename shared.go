@@ -11,7 +11,7 @@ import (
 // tuningKey identifies a Config with no IsFailure: its engine settings and
 // the one field they leave out.
 type tuningKey struct {
-	s           engine.Settings
+	settings    engine.Settings
 	callTimeout time.Duration
 }
 
@@ -38,7 +38,7 @@ func sharedTuning(cfg Config) *tuning {
 	if cfg.IsFailure != nil {
 		return newTuning(cfg)
 	}
-	k := tuningKey{s: cfg.settings(), callTimeout: cfg.CallTimeout}
+	k := tuningKey{settings: cfg.settings(), callTimeout: cfg.CallTimeout}
 	if l := lastTuning.Load(); l != nil && l.key == k {
 		return l.t
 	}

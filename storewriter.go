@@ -301,7 +301,7 @@ func (w *storeWriter) emitFailure(name string, cause error) {
 	s := w.sup
 	if name != "" {
 		if v, ok := s.breakers.Load(name); ok {
-			v.(*Breaker).em.emit(events.Event{Kind: events.StoreFailed, Err: cause})
+			v.(*Breaker).emitter.emit(events.Event{Kind: events.StoreFailed, Err: cause})
 			return
 		}
 		cause = fmt.Errorf("saving %q: %w", name, cause)

@@ -217,7 +217,7 @@ func (s *Supervisor) Register(b *Breaker) error {
 	if b.closing.Load() {
 		return fmt.Errorf("breaker: cannot register %q: %w (closed)", b.name, ErrStopped)
 	}
-	if !b.em.addSink(s.hub) {
+	if !b.emitter.addSink(s.hub) {
 		return fmt.Errorf("breaker: cannot register %q: it already belongs to a supervisor", b.name)
 	}
 	s.breakers.Store(b.name, b)

@@ -10,9 +10,9 @@ import (
 // immutable once published: Reconfigure publishes a new one, so a reader
 // that loads it once sees one configuration throughout.
 type tuning struct {
-	cfg     Config
-	s       engine.Settings
-	measure bool // outcomes need a duration or a timestamp
+	cfg        Config
+	settings   engine.Settings // cfg as the engine reads it
+	timesCalls bool            // outcomes need a duration or a timestamp
 	// measureFrom is when (nanos) measuring began, if a reconfiguration
 	// switched it on; math.MinInt64 if the breaker measured from the
 	// start. A call's duration runs from the later of its start and this,
@@ -22,7 +22,7 @@ type tuning struct {
 }
 
 func newTuning(cfg Config) *tuning {
-	t := &tuning{cfg: cfg, s: cfg.settings(), measureFrom: math.MinInt64}
-	t.measure = t.s.TracksDuration()
+	t := &tuning{cfg: cfg, settings: cfg.settings(), measureFrom: math.MinInt64}
+	t.timesCalls = t.settings.TracksDuration()
 	return t
 }
