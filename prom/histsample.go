@@ -7,6 +7,17 @@ import (
 	"github.com/breakerlabs/breaker"
 )
 
+// emptyBuckets are the buckets of a histogram with no observation, shared
+// by all of them (and never modified).
+var emptyBuckets = func() []*dto.Bucket {
+	var zero uint64
+	ps := make([]*dto.Bucket, len(bounds))
+	for i := range bounds {
+		ps[i] = &dto.Bucket{CumulativeCount: &zero, UpperBound: &bounds[i]}
+	}
+	return ps
+}()
+
 // A histSample is one latency histogram of one breaker as one scrape read
 // it; like sample, sent by pointer and never changed once sent.
 type histSample struct {
@@ -34,6 +45,11 @@ func (s *histSample) Desc() *prometheus.Desc { return s.e.c.descs[famCallsSecond
 // +Inf bucket is implicit, the count), pointing at the sample's counts and
 // at bounds, neither of which ever changes. Safe for concurrent use.
 func (s *histSample) Write(out *dto.Metric) error {
+	out.Label = s.e.labels(setKind + s.kind)
+	if s.count == 0 { // a breaker that has not measured a call of this kind
+		out.Histogram = &dto.Histogram{SampleCount: &s.count, SampleSum: &s.sum, Bucket: emptyBuckets}
+		return nil
+	}
 	bs := make([]dto.Bucket, len(bounds))
 	ps := make([]*dto.Bucket, len(bounds))
 	var last uint64
@@ -49,7 +65,6 @@ func (s *histSample) Write(out *dto.Metric) error {
 		}
 		ps[i] = &bs[i]
 	}
-	out.Label = s.e.labels(setKind + s.kind)
 	out.Histogram = &dto.Histogram{SampleCount: &s.count, SampleSum: &s.sum, Bucket: ps}
 	return nil
 }

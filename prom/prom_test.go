@@ -686,3 +686,63 @@ func TestConcurrentScrapes(t *testing.T) {
 		}
 	}
 }
+
+// TestHistogramWithoutObservations: a histogram of a kind the breaker has
+// not measured yet (here failed and ignored) has every bucket at 0, the
+// same as one with observations has its own counts.
+func TestHistogramWithoutObservations(t *testing.T) {
+	s, mk := newSupervisor(t)
+	call(t, getOrCreate(t, s, "one"), mk, 20*time.Millisecond, success)
+	want := `
+# HELP circuitbreaker_calls_seconds Durations of the calls the circuit breaker admitted, by outcome, in seconds.
+# TYPE circuitbreaker_calls_seconds histogram
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="0.005"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="0.01"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="0.025"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="0.05"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="0.1"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="0.25"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="0.5"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="1"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="2.5"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="5"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="10"} 0
+circuitbreaker_calls_seconds_bucket{kind="failed",name="one",le="+Inf"} 0
+circuitbreaker_calls_seconds_sum{kind="failed",name="one"} 0
+circuitbreaker_calls_seconds_count{kind="failed",name="one"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="0.005"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="0.01"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="0.025"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="0.05"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="0.1"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="0.25"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="0.5"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="1"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="2.5"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="5"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="10"} 0
+circuitbreaker_calls_seconds_bucket{kind="ignored",name="one",le="+Inf"} 0
+circuitbreaker_calls_seconds_sum{kind="ignored",name="one"} 0
+circuitbreaker_calls_seconds_count{kind="ignored",name="one"} 0
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="0.005"} 0
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="0.01"} 0
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="0.025"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="0.05"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="0.1"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="0.25"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="0.5"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="1"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="2.5"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="5"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="10"} 1
+circuitbreaker_calls_seconds_bucket{kind="successful",name="one",le="+Inf"} 1
+circuitbreaker_calls_seconds_sum{kind="successful",name="one"} 0.02
+circuitbreaker_calls_seconds_count{kind="successful",name="one"} 1
+`
+	c := prom.NewCollector(s)
+	for range 2 {
+		if err := testutil.CollectAndCompare(c, strings.NewReader(want), "circuitbreaker_calls_seconds"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
