@@ -59,6 +59,17 @@
 // never happened are left out rather than exported as 25 mostly-impossible
 // zero series per breaker. Use increase() or resets as usual: a breaker
 // that is removed and created again starts its counters from zero.
+//
+// Cost. A collector keeps the label pairs of each breaker's series from
+// the first scrape that finds the breaker until a scrape finds it gone
+// (about 300 bytes per breaker), and a scrape reads each breaker's
+// Metrics once into one 144-byte row. Nearly everything else a Gather
+// allocates is client_golang's own, per series: about 230 bytes each
+// (a dto.Metric, its entry in the registry's duplicate check, its place in
+// the family), so about 4 KB per breaker of 17 series. The dto messages
+// of a Gather's result are shared between series and between scrapes
+// (label pairs, and the values of small whole numbers): like everything
+// a prometheus.Gatherer returns, they must be treated as read-only.
 package prom
 
 import (
