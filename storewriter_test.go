@@ -596,3 +596,52 @@ func TestStoreOutagesWithoutAStore(t *testing.T) {
 		t.Fatalf("a supervisor without a store: %d outages, StoreErr %v", s.StoreOutages(), s.StoreErr())
 	}
 }
+
+// mergingStore is a StateStore (no Watch) that answers each Open it saves
+// the way a shared store's merge does when another instance's longer Open
+// is already stored: the record it holds now still names the writer as its
+// Origin (the writer was the last to write) but ends at the other
+// instance's later deadline, with the higher attempt.
+type mergingStore struct {
+	mem   *memStore
+	other Record // the other instance's Open, already stored
+}
+
+func (st *mergingStore) Load(ctx context.Context) ([]Record, error) { return st.mem.Load(ctx) }
+func (st *mergingStore) Close() error                               { return nil }
+
+func (st *mergingStore) Save(ctx context.Context, r Record) (Record, error) {
+	got, err := st.mem.Save(ctx, r)
+	if err != nil || r.State != Open {
+		return got, err
+	}
+	got.Remaining = max(got.Remaining, st.other.Remaining)
+	got.Attempt = max(got.Attempt, st.other.Attempt)
+	return got, nil
+}
+
+// TestStoreMergedOwnOpenIsAdopted: when the store merges this instance's
+// trip with another instance's longer open period, Save's answer carries
+// this instance's own Origin. The writer must adopt its later deadline
+// rather than drop it as its own echo, or this instance half-opens while
+// the rest of the fleet is still open (two open periods).
+func TestStoreMergedOwnOpenIsAdopted(t *testing.T) {
+	mk := clock.NewMock()
+	st := &mergingStore{mem: newMemStore(),
+		other: Record{Name: "payments", State: Open, Remaining: 90 * time.Second, Origin: "b"}}
+	s := newStoreSupervisor(t, st, mk, "a")
+	b := mustGet(t, s, "payments")
+	sub := s.Subscribe(events.WithBuffer(16))
+	defer sub.Close()
+	failOnce(t, b) // Open for storeConfig's 30 s
+	if e := nextEvent(t, sub); e.Kind != events.StateChanged || e.To != Open || e.Reason == ReasonRemote {
+		t.Fatalf("the trip: %v", e)
+	}
+	e := nextEvent(t, sub)
+	if e.Kind != events.StateChanged || e.To != Open || e.Reason != ReasonRemote || e.Origin != "a" {
+		t.Fatalf("after the merged answer: %v (origin %q), want open → open (remote, origin a)", e, e.Origin)
+	}
+	if want := mk.Now().Add(90 * time.Second); !e.Until.Equal(want) || !b.Metrics().OpenUntil.Equal(want) {
+		t.Fatalf("open until %v (event %v), want the merged deadline %v", b.Metrics().OpenUntil, e.Until, want)
+	}
+}

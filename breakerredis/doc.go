@@ -20,7 +20,9 @@
 // accepted only from a writer that had seen the latest record. The time an
 // open period has left travels, never a timestamp: the script computes it
 // from Redis's TIME and each instance adds it to its own clock, so clock
-// skew between instances does not matter (only the propagation delay does).
+// skew between instances does not matter. The propagation delay does: the
+// time a record takes to reach Redis, and then each instance, lengthens
+// the period it starts there by as much (fail-safe: never shortens it).
 //
 // Consistency is eventual. Pub/sub is at-most-once, so Watch reloads the
 // whole namespace after every reconnection and periodically
