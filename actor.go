@@ -112,6 +112,12 @@ func (a *actor) handle(m message) {
 		a.abandon(m)
 		return
 	}
+	if v := b.view.Load(); v.mode == modeAdmit {
+		// A trip latched before now is read: the machine stamps each
+		// transition with the time given, so a latched trip must not be
+		// made formal after a transition read at an earlier time.
+		a.checkTrip(v)
+	}
 	now := b.clk.Now()
 	a.advance(now)
 	switch m.kind {

@@ -346,7 +346,7 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 		if b.tuning().timesCalls {
 			return Permit{r: v.win, epoch: v.epoch, start: b.nanos()}, nil
 		}
-		return Permit{r: v.win, epoch: v.epoch}, nil
+		return Permit{r: v.win, epoch: v.epoch, start: noStart}, nil
 	case modeReject:
 		return b.reject(ctx, v.state, v.err)
 	case modeProbe:
@@ -357,7 +357,7 @@ func (b *Breaker) Acquire(ctx context.Context) (Permit, error) {
 		if b.obs != nil {
 			b.observeAdmitted(ctx, v.state, true)
 		}
-		p := Permit{r: v.probes, epoch: v.epoch, probe: uint64(slot+1)<<32 | uint64(id)}
+		p := Permit{r: v.probes, epoch: v.epoch, probe: uint64(slot+1)<<32 | uint64(id), start: noStart}
 		if b.tuning().timesCalls {
 			p.start = b.nanos()
 		}

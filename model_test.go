@@ -62,10 +62,39 @@ import (
 //     changes it, nor the window's contents), Acquire returns ErrStopped
 //     without counting a rejection, and reports still count in the
 //     lifetime counters (Permit's documentation).
+//
+// Time may step back (an NTP step; a mock clock set back). The rule the
+// model holds both drivers to, from what the issue of that name asks ("an
+// open period of exactly the configured duration from the trip, whatever
+// the clock did before") and engine.Machine's documentation:
+//
+//   - every transition happens at the clock's reading when its cause
+//     happens (the report, command, adoption or reconfiguration), a
+//     timeout at its own deadline; nothing is clamped to earlier readings,
+//     so after a step back a transition (and Since) may be earlier than
+//     the one before it. The new state's deadline counts from there: Open
+//     lasts exactly its open duration from the trip on the clock;
+//   - a deadline is an instant: a clock set back while it is pending has
+//     to reach it again, and a timeout is due once the clock is at or past
+//     it (so a step back never makes one due);
+//   - a call's duration is the clock's reading at its report minus the one
+//     at its Acquire, negative after a step back in between (never slow);
+//   - a time window never goes back: a call counts at its report's time,
+//     or at the latest time a call of the same window counted at, if that
+//     is later; read at a time older than that latest time, the window is
+//     read as of that latest time. Reading a window changes nothing (it
+//     does not move that latest time, and what a read leaves out may be
+//     counted by a read at an earlier time);
+//   - a reconfiguration that changes a time window's buckets reads the old
+//     window at the reconfiguration's time; the calls it keeps sit at the
+//     start of their old bucket, and the new window's latest time is the
+//     start of the old window's current bucket (the one holding the later
+//     of the clock and the old latest time). One that keeps the window's
+//     shape keeps the window as it is.
 type refModel struct {
 	cfg Config
 
-	now      time.Time // the latest time seen: time never goes backwards in here
+	now      time.Time // the clock's reading: it may go back
 	state    State
 	epoch    uint64
 	since    time.Time
@@ -75,6 +104,7 @@ type refModel struct {
 
 	calls  []modelCall // counted outcomes since the window was last cleared, oldest first
 	consec int         // failures in a row since the window was last cleared
+	newest time.Time   // a time window's latest time (see above); zero: none since it was cleared
 
 	nextProbe uint64          // never reset: probe numbers are unique for the breaker's life
 	probes    map[uint64]bool // outstanding probes of this half-open period
@@ -119,6 +149,11 @@ type modelPermit struct {
 	epoch uint64
 	probe uint64 // 0 for a Closed or Disabled call
 	start time.Time
+	// measured: the breaker measured durations when it was granted. A
+	// call granted while nothing was measured has no start time: it is
+	// timed from when measuring was switched on, wherever the clock was
+	// when it was granted.
+	measured bool
 }
 
 // modelEvent is a transition as the model makes it.
@@ -178,13 +213,11 @@ func newRefModel(cfg Config, now time.Time) *refModel {
 		probes: map[uint64]bool{}, reported: map[uint64]bool{}}
 }
 
-// advanceTo moves the model's time to t (never backwards) and applies
+// advanceTo sets the model's clock to t, later or earlier, and applies
 // every timeout due by then, each at its own deadline. It returns how many
 // transitions that made.
 func (m *refModel) advanceTo(t time.Time) int {
-	if t.After(m.now) {
-		m.now = t
-	}
+	m.now = t
 	if m.stopped {
 		return 0
 	}
@@ -259,7 +292,7 @@ func (m *refModel) acquire() (modelPermit, modelRejection, time.Time) {
 	}
 	switch m.state {
 	case Closed, Disabled:
-		return modelPermit{valid: true, epoch: m.epoch, start: m.now}, modelAdmitted, time.Time{}
+		return modelPermit{valid: true, epoch: m.epoch, start: m.now, measured: modelMeasures(m.cfg)}, modelAdmitted, time.Time{}
 	case Open:
 		m.rejected++
 		return modelPermit{}, modelRejectOpen, m.deadline
@@ -273,7 +306,7 @@ func (m *refModel) acquire() (modelPermit, modelRejection, time.Time) {
 	}
 	m.nextProbe++
 	m.probes[m.nextProbe] = true
-	return modelPermit{valid: true, epoch: m.epoch, probe: m.nextProbe, start: m.now}, modelAdmitted, time.Time{}
+	return modelPermit{valid: true, epoch: m.epoch, probe: m.nextProbe, start: m.now, measured: modelMeasures(m.cfg)}, modelAdmitted, time.Time{}
 }
 
 // judge is Permit.Done's reading of err: nil is a success, an error the
@@ -307,7 +340,11 @@ func (m *refModel) report(p modelPermit, o modelOutcome) {
 		}
 		m.reported[p.probe] = true
 	}
-	slow := m.slow(m.now.Sub(modelLater(p.start, m.measureFrom)))
+	from := modelLater(p.start, m.measureFrom)
+	if !p.measured {
+		from = m.measureFrom
+	}
+	slow := m.slow(m.now.Sub(from))
 	switch o {
 	case modelSuccess:
 		m.successes++
@@ -328,7 +365,10 @@ func (m *refModel) report(p modelPermit, o modelOutcome) {
 			return
 		}
 		failure := o == modelFailure
-		m.calls = append(m.calls, modelCall{at: m.now, failure: failure, slow: slow})
+		if m.newest.IsZero() || m.now.After(m.newest) {
+			m.newest = m.now
+		}
+		m.calls = append(m.calls, modelCall{at: m.newest, failure: failure, slow: slow})
 		if failure {
 			m.consec++
 		} else {
@@ -464,6 +504,7 @@ func (m *refModel) enter(at time.Time, to State, r Reason, rate float64, count i
 	case Closed, Disabled:
 		m.calls = m.calls[:0]
 		m.consec = 0
+		m.newest = time.Time{}
 		if to == Closed {
 			m.attempt = 0
 		}
@@ -563,26 +604,12 @@ func modelOpenDuration(c Config, attempt int) time.Duration {
 
 // window returns the counts of the window at the model's current time
 // (calls, failures, slow calls, and slow calls that failed),
-// recomputed from the recorded outcomes: the last Window.Size of them for
-// a count window; for a time window, those recorded at a time t with
-// floor(t/width) > floor(now/width) − Buckets, where width is
-// Window.Duration / Window.Buckets.
+// recomputed from the recorded outcomes (windowCalls).
 func (m *refModel) window() (calls, fails, slow, slowFails int) {
 	if m.state != Closed && m.state != Disabled {
 		return 0, 0, 0, 0
 	}
-	in := m.calls
-	w := m.cfg.Window
-	if w.Kind == CountBased {
-		in = in[max(0, len(in)-w.Size):]
-	} else {
-		width := int64(w.Duration) / int64(w.Buckets)
-		cur := modelFloorDiv(m.now.UnixNano(), width)
-		in = slices.DeleteFunc(slices.Clone(in), func(c modelCall) bool {
-			return modelFloorDiv(c.at.UnixNano(), width) <= cur-int64(w.Buckets)
-		})
-	}
-	for _, c := range in {
+	for _, c := range m.windowCalls() {
 		calls++
 		if c.failure {
 			fails++
@@ -647,38 +674,47 @@ func (m *refModel) metrics() Metrics {
 //   - after Close nothing changes;
 //   - the state, epoch, attempt, lifetime counters, probes in flight and
 //     probe tally are kept; the new policy judges the next probe;
-//   - the window keeps the calls it holds now that fit the new one: for
-//     two count windows, the most recent calls (at most the new Size); for
-//     two time windows, every call, moved to the start of the old bucket it
-//     was in (so the new buckets, read at any later time, keep what fits);
-//     for windows of different kinds, none. The failures in a row are kept;
+//   - a window of the same shape is kept as it is; another keeps the calls
+//     it holds now that fit the new one: for two count windows, the most
+//     recent calls (at most the new Size); for two time windows, every
+//     call, moved to the start of the old bucket it was in (so the new
+//     buckets, read at any later time, keep what fits), with the window's
+//     latest time as the type's comment says; for windows of different
+//     kinds, none. The failures in a row are kept;
 //   - Closed trips now if a condition holds, with ReasonReconfigured;
 //   - Open's deadline becomes when it opened plus the new open duration
 //     for the attempt, HalfOpen's when it began plus the new MaxWait (none
 //     if 0), at the earliest now; a deadline that is now is applied now;
-//   - durations: a call admitted before measuring (slow-call tracking or a
-//     time window) was switched on is timed from when it was switched on.
+//   - durations: a call admitted while nothing was measured (no slow-call
+//     tracking, no time window) has no start time and is timed from when
+//     measuring was switched on, even if the clock read later when it was
+//     admitted (a step back in between); a measured call is timed from the
+//     later of its start and that switch-on.
 func (m *refModel) reconfigure(cfg Config) {
 	if m.stopped {
 		return
 	}
 	old := m.cfg
-	var in []modelCall
-	if m.state == Closed || m.state == Disabled {
-		in = m.windowCalls()
-	}
-	switch w := cfg.Window; {
-	case w.Kind != old.Window.Kind:
-		in = nil
-	case w.Kind == CountBased:
-		in = in[max(0, len(in)-w.Size):]
-	default:
-		width := int64(old.Window.Duration) / int64(old.Window.Buckets)
-		for i := range in {
-			in[i].at = time.Unix(0, modelFloorDiv(in[i].at.UnixNano(), width)*width)
+	if !modelSameShape(old.Window, cfg.Window) {
+		var in []modelCall
+		if m.state == Closed || m.state == Disabled {
+			in = m.windowCalls()
 		}
+		switch w := cfg.Window; {
+		case w.Kind != old.Window.Kind:
+			in, m.newest = nil, time.Time{}
+		case w.Kind == CountBased:
+			in = in[max(0, len(in)-w.Size):]
+		default:
+			width := int64(old.Window.Duration) / int64(old.Window.Buckets)
+			start := func(t time.Time) time.Time { return time.Unix(0, modelFloorDiv(t.UnixNano(), width)*width) }
+			for i := range in {
+				in[i].at = start(in[i].at)
+			}
+			m.newest = start(modelLater(m.now, m.newest))
+		}
+		m.calls = in
 	}
-	m.calls = in
 	for i, v := range m.verdicts {
 		// A probe is judged when it reports, by the configuration of the
 		// moment: a later SlowCallRate does not judge it again.
@@ -707,14 +743,17 @@ func (m *refModel) reconfigure(cfg Config) {
 }
 
 // windowCalls returns (a copy of) the calls in the window now, oldest
-// first.
+// first: the last Window.Size of them for a count window; for a time
+// window, those counted at a time t with floor(t/width) > floor(cur/width)
+// − Buckets, where width is Window.Duration / Window.Buckets and cur the
+// later of now and the window's latest time.
 func (m *refModel) windowCalls() []modelCall {
 	w := m.cfg.Window
 	if w.Kind == CountBased {
 		return slices.Clone(m.calls[max(0, len(m.calls)-w.Size):])
 	}
 	width := int64(w.Duration) / int64(w.Buckets)
-	cur := modelFloorDiv(m.now.UnixNano(), width)
+	cur := modelFloorDiv(modelLater(m.now, m.newest).UnixNano(), width)
 	return slices.DeleteFunc(slices.Clone(m.calls), func(c modelCall) bool {
 		return modelFloorDiv(c.at.UnixNano(), width) <= cur-int64(w.Buckets)
 	})
@@ -729,6 +768,19 @@ func modelGoodRun(vs []modelVerdict, cfg Config) int {
 		n++
 	}
 	return n
+}
+
+// modelSameShape reports whether a reconfiguration from window a to b
+// keeps the window as it is: the same kind, and the same Size, or the same
+// bucket width and number of buckets.
+func modelSameShape(a, b Window) bool {
+	switch {
+	case a.Kind != b.Kind:
+		return false
+	case a.Kind == CountBased:
+		return a.Size == b.Size
+	}
+	return a.Buckets == b.Buckets && a.Duration/time.Duration(a.Buckets) == b.Duration/time.Duration(b.Buckets)
 }
 
 // modelMeasures reports whether a breaker with cfg times its calls.

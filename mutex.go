@@ -51,8 +51,9 @@ func (b *MutexBreaker) Subscribe(opts ...events.Option) *events.Subscription {
 }
 
 // now returns the time for the machine: the clock, except in Closed and
-// Disabled, where it returns the zero time, which the machine clamps to the
-// latest time it saw. This keeps the clock off the Closed path; the one
+// Disabled, where it returns the zero time, which nothing there uses (no
+// deadline is pending, admission does not depend on the time, a count
+// window ignores it). This keeps the clock off the Closed path; the one
 // transition out of Closed that is not a command, a trip, reads the clock
 // itself (see report). Time windows are fed from the duration time source
 // instead (windowTime).
@@ -130,9 +131,9 @@ func (b *MutexBreaker) Acquire(ctx context.Context) (Permit, error) {
 		}
 		return Permit{}, err
 	}
-	p := Permit{r: b, epoch: t.Epoch}
+	p := Permit{r: b, epoch: t.Epoch, start: noStart}
 	if t.Probe != 0 {
-		p = Permit{r: &mutexProbe{b: b, id: t.Probe}, epoch: t.Epoch, probe: slotTaken | uint64(uint32(t.Probe))}
+		p = Permit{r: &mutexProbe{b: b, id: t.Probe}, epoch: t.Epoch, probe: slotTaken | uint64(uint32(t.Probe)), start: noStart}
 	}
 	if b.obs != nil {
 		b.observeAdmitted(ctx, st, t.Probe != 0)

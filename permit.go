@@ -1,6 +1,8 @@
 package breaker
 
 import (
+	"math"
+
 	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
 )
@@ -27,12 +29,17 @@ import (
 type Permit struct {
 	r     reporter // nil: the zero Permit
 	epoch uint64   // the epoch the call was admitted in
-	start int64    // when the call was admitted (the breaker's time source, Unix ns); 0 if not measured
+	start int64    // when the call was admitted (the breaker's time source, Unix ns); noStart if not measured
 	// probe is 0 for a Closed or Disabled call. For a half-open probe it
 	// is (slot+1)<<32 | id: the slot of the period's probe table the
 	// probe holds until it is reported, and its number in the period.
 	probe uint64
 }
+
+// noStart is a Permit's start when the breaker measured nothing as it was
+// granted: earlier than any reading (0 is one: the Unix epoch, where a mock
+// clock starts), so a call is timed from when measuring began.
+const noStart = math.MinInt64
 
 // ticket is the engine's name for the grant: its epoch and, for a probe,
 // its number.

@@ -379,3 +379,34 @@ func TestReloadStorm(t *testing.T) {
 		})
 	}
 }
+
+// TestReshapedTimeWindowStartsAtReconfiguration: a time window given other
+// buckets starts at the reconfiguration's time, even if it was empty: a
+// call recorded after the clock stepped back counts in the
+// reconfiguration's bucket, in both drivers (the actor's lock-free window,
+// livewindow.go's reshaped, and the engine's, engine/window.go's
+// rebucketed, which MutexBreaker uses).
+func TestReshapedTimeWindowStartsAtReconfiguration(t *testing.T) {
+	cfg := regConfig(func(c *Config) { c.Window = TimeWindow(10*time.Second, 10) })
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, cfg)
+		advance(c, mk, time.Minute)
+		next := cfg
+		next.Window = TimeWindow(10*time.Second, 5)
+		if err := c.(interface{ Reconfigure(Config) error }).Reconfigure(next); err != nil {
+			t.Fatalf("Reconfigure: %v", err)
+		}
+		t0 := mk.Now()
+		mk.Set(t0.Add(-30 * time.Second))
+		p, err := c.Acquire(context.Background())
+		if err != nil {
+			t.Fatalf("Acquire: %v", err)
+		}
+		p.Failure() // counts at t0: the window's latest time
+		settle(c)
+		mk.Set(t0.Add(5 * time.Second))
+		if m := c.Metrics(); m.WindowCalls != 1 {
+			t.Errorf("5s after the reconfiguration: %d calls in the 10s window, want 1 (the call counts at the reconfiguration's time)", m.WindowCalls)
+		}
+	})
+}

@@ -47,7 +47,6 @@ type Remote struct {
 //
 // The returned transition carries r.Origin.
 func (m *Machine) Adopt(now time.Time, r Remote) Transition {
-	now = m.clamp(now)
 	manual := r.Manual || r.State == ForcedOpen || r.State == Disabled
 	if !manual && (m.state == ForcedOpen || m.state == Disabled) {
 		return Transition{}

@@ -172,12 +172,12 @@ func TestAdoptIgnoresHalfOpenAndUnknownStates(t *testing.T) {
 	}
 }
 
-func TestAdoptClampsTime(t *testing.T) {
+func TestAdoptAfterClockStepsBack(t *testing.T) {
 	f := newFixture(t, base()).at(time.Minute)
-	f.m.Admit(f.now) // the machine has seen t0+1m (Counts would not do: it moves only the window's clock)
-	f.now = t0       // a driver handing an older time
+	f.m.Reset(f.now) // the machine has seen t0+1m
+	f.now = t0       // a clock stepped back
 	f.m.Adopt(f.now, engine.Remote{State: engine.Open, Remaining: time.Second})
-	if want := t0.Add(time.Minute + time.Second); !f.m.Deadline().Equal(want) {
-		t.Fatalf("deadline %v, want %v (measured from the latest time seen)", f.m.Deadline(), want)
+	if want := t0.Add(time.Second); !f.m.Deadline().Equal(want) || !f.m.Since().Equal(t0) {
+		t.Fatalf("open since %v until %v, want since %v until %v (Remaining from the time given)", f.m.Since(), f.m.Deadline(), t0, want)
 	}
 }

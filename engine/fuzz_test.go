@@ -26,30 +26,32 @@ import (
 // bad if it failed, or if it was slow while SlowCallRate > 0; Ignore is
 // never counted; consecutive failures are checked before the failure rate,
 // which is checked before the slow-call rate; a slow failure counts as
-// both; every method that takes a time clamps it to the latest time seen,
-// even when it changes nothing else, with two clocks: Counts and Record
-// clamp only the window's (recording and reading at it), the others the
-// transitions' (stamping transitions with it). A report in Closed records
-// at the window clock after clamping the transition clock.
+// both. Time (the Machine's documentation): a transition is stamped with
+// the time given for it, a timeout with its deadline, and deadlines are
+// measured from the stamp, whatever times came before (a clock may step
+// back: nothing is clamped); a call is recorded at its time, or at the
+// newest time a call was recorded at in this window if that is later; a
+// read at a time older than that reads as of that time, and changes
+// nothing.
 
 // rateDen is the denominator of every rate the fuzzer chooses, so the
 // model can compare rates exactly: f/c ≥ k/rateDen ⇔ f·rateDen ≥ k·c.
 const rateDen = 20
 
 type refCall struct {
-	at            time.Time // clamped time of the report
+	at            time.Time // the report's time, or the newest record's if later
 	failure, slow bool
 }
 
 type refModel struct {
-	s                       engine.Settings
-	failK, slowK, successK  int // FailureRate, SlowCallRate, SuccessRate as k/rateDen
-	state                   engine.State
-	epoch                   uint64
-	since, deadline, latest time.Time
-	winLatest               time.Time // the window's clock
-	attempt                 int
-	ownTrip                 uint64 // epoch of the latest trip to Open not adopted from elsewhere
+	s                      engine.Settings
+	failK, slowK, successK int // FailureRate, SlowCallRate, SuccessRate as k/rateDen
+	state                  engine.State
+	epoch                  uint64
+	since, deadline        time.Time
+	newest                 time.Time // the latest time a call in the window was recorded at (zero: none)
+	attempt                int
+	ownTrip                uint64 // epoch of the latest trip to Open not adopted from elsewhere
 
 	calls  []refCall // counted calls since the window was last cleared
 	streak int       // failures in a row since the window was last cleared
@@ -64,23 +66,17 @@ type refModel struct {
 func newRefModel(s engine.Settings, failK, slowK, successK int, now time.Time) *refModel {
 	return &refModel{
 		s: s, failK: failK, slowK: slowK, successK: successK,
-		state: engine.Closed, epoch: 1, since: now, latest: now, winLatest: now,
+		state: engine.Closed, epoch: 1, since: now,
 		issued: map[uint64]bool{}, inFlight: map[uint64]bool{},
 	}
 }
 
-func (r *refModel) winClamp(now time.Time) time.Time {
-	if now.After(r.winLatest) {
-		r.winLatest = now
+// latest returns the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	return r.winLatest
-}
-
-func (r *refModel) clamp(now time.Time) time.Time {
-	if now.After(r.latest) {
-		r.latest = now
-	}
-	return r.latest
+	return b
 }
 
 // floorDiv is ⌊a/b⌋ for b > 0, written differently from BucketIndex.
@@ -91,25 +87,29 @@ func floorDiv(a, b int64) int64 {
 	return -((-a + b - 1) / b)
 }
 
-// window returns the calls in the window at the latest time: for a count
+// inWindow returns the calls in the window at time now: for a count
 // window the last Size calls; for a time window the calls recorded at t
-// with ⌊t/width⌋ > ⌊now/width⌋ − Buckets.
-func (r *refModel) window() (calls, failures, slow, slowFails int) {
+// with ⌊t/width⌋ > ⌊cur/width⌋ − Buckets, where cur is the later of now
+// and the newest record's time.
+func (r *refModel) inWindow(now time.Time) []refCall {
 	w := r.s.Window
-	var in []refCall
 	if w.Kind == engine.CountBased {
-		in = r.calls[max(0, len(r.calls)-w.Size):]
-	} else {
-		width := int64(w.Duration) / int64(w.Buckets)
-		newest := floorDiv(r.winLatest.UnixNano(), width)
-		for _, c := range r.calls {
-			if floorDiv(c.at.UnixNano(), width) > newest-int64(w.Buckets) {
-				in = append(in, c)
-			}
+		return r.calls[max(0, len(r.calls)-w.Size):]
+	}
+	var in []refCall
+	width := int64(w.Duration) / int64(w.Buckets)
+	cur := floorDiv(latest(now, r.newest).UnixNano(), width)
+	for _, c := range r.calls {
+		if floorDiv(c.at.UnixNano(), width) > cur-int64(w.Buckets) {
+			in = append(in, c)
 		}
 	}
-	r.calls = in // what left the window never comes back: time only grows
-	for _, c := range in {
+	return in
+}
+
+// window returns the counts of the window at time now.
+func (r *refModel) window(now time.Time) (calls, failures, slow, slowFails int) {
+	for _, c := range r.inWindow(now) {
 		calls++
 		if c.failure {
 			failures++
@@ -125,8 +125,7 @@ func (r *refModel) window() (calls, failures, slow, slowFails int) {
 }
 
 func (r *refModel) counts(now time.Time) engine.Counts {
-	r.winClamp(now)
-	c, f, s, sf := r.window()
+	c, f, s, sf := r.window(now)
 	return engine.Counts{Calls: c, Failures: f, SlowCalls: s, SlowFailures: sf, ConsecutiveFailures: r.streak}
 }
 
@@ -148,28 +147,28 @@ func (r *refModel) openDuration() time.Duration {
 	return time.Duration(new(big.Int).Quo(d.Num(), d.Denom()).Int64())
 }
 
-func (r *refModel) enter(to engine.State, reason engine.Reason, rate float64, count int) engine.Transition {
-	tr := engine.Transition{From: r.state, To: to, Reason: reason, Rate: rate, Count: count, At: r.latest}
+func (r *refModel) enter(at time.Time, to engine.State, reason engine.Reason, rate float64, count int) engine.Transition {
+	tr := engine.Transition{From: r.state, To: to, Reason: reason, Rate: rate, Count: count, At: at}
 	r.state = to
 	r.epoch++
-	r.since = r.latest
+	r.since = at
 	r.deadline = time.Time{}
 	r.issued, r.inFlight = map[uint64]bool{}, map[uint64]bool{}
 	r.good, r.bad, r.goodRun = 0, 0, 0
 	switch to {
 	case engine.Closed:
 		r.attempt = 0
-		r.calls, r.streak = nil, 0
+		r.calls, r.streak, r.newest = nil, 0, time.Time{}
 	case engine.Disabled:
-		r.calls, r.streak = nil, 0
+		r.calls, r.streak, r.newest = nil, 0, time.Time{}
 	case engine.Open:
-		r.deadline = r.latest.Add(r.openDuration())
+		r.deadline = at.Add(r.openDuration())
 		if reason != engine.ReasonRemote {
 			r.ownTrip = r.epoch
 		}
 	case engine.HalfOpen:
 		if r.s.HalfOpen.MaxWait > 0 {
-			r.deadline = r.latest.Add(r.s.HalfOpen.MaxWait)
+			r.deadline = at.Add(r.s.HalfOpen.MaxWait)
 		}
 	}
 	tr.Epoch, tr.Deadline = r.epoch, r.deadline
@@ -181,7 +180,6 @@ func (r *refModel) enter(to engine.State, reason engine.Reason, rate float64, co
 // Open spreads (the later deadline wins, the attempt is the larger); an
 // automatic Closed needs a decider that saw the latest own trip.
 func (r *refModel) adopt(now time.Time, rm engine.Remote) engine.Transition {
-	r.clamp(now)
 	operator := rm.State == engine.ForcedOpen || rm.State == engine.Disabled
 	manual := rm.Manual || operator
 	local := r.state
@@ -192,17 +190,17 @@ func (r *refModel) adopt(now time.Time, rm engine.Remote) engine.Transition {
 	switch {
 	case operator && local == rm.State:
 	case operator:
-		tr = r.enter(rm.State, engine.ReasonRemote, 0, 0)
+		tr = r.enter(now, rm.State, engine.ReasonRemote, 0, 0)
 	case rm.State == engine.Closed && manual:
-		tr = r.enter(engine.Closed, engine.ReasonRemote, 0, 0)
+		tr = r.enter(now, engine.Closed, engine.ReasonRemote, 0, 0)
 	case rm.State == engine.Closed:
 		if (local == engine.Open || local == engine.HalfOpen) && r.ownTrip <= rm.SeenEpoch {
-			tr = r.enter(engine.Closed, engine.ReasonRemote, 0, 0)
+			tr = r.enter(now, engine.Closed, engine.ReasonRemote, 0, 0)
 		}
 	case rm.State == engine.Open && rm.Remaining <= 0:
 		if local == engine.Closed {
 			r.attempt = max(r.attempt, rm.Attempt)
-			tr = r.enter(engine.HalfOpen, engine.ReasonRemote, 0, 0)
+			tr = r.enter(now, engine.HalfOpen, engine.ReasonRemote, 0, 0)
 		}
 	case rm.State == engine.Open:
 		r.attempt = max(r.attempt, rm.Attempt)
@@ -210,11 +208,11 @@ func (r *refModel) adopt(now time.Time, rm engine.Remote) engine.Transition {
 		if cap := max(r.s.MaxOpenTimeout, r.s.OpenTimeout); period > cap {
 			period = cap
 		}
-		until := r.latest.Add(period)
+		until := now.Add(period)
 		if local == engine.Open && r.deadline.After(until) || local == engine.Open && r.deadline.Equal(until) {
 			break
 		}
-		tr = r.enter(engine.Open, engine.ReasonRemote, 0, 0)
+		tr = r.enter(now, engine.Open, engine.ReasonRemote, 0, 0)
 		r.deadline, tr.Deadline = until, until
 	}
 	if tr.Happened() {
@@ -242,7 +240,6 @@ func (r *refModel) verdict(c engine.Counts) (engine.Reason, float64, int) {
 }
 
 func (r *refModel) tripIf(now time.Time, c engine.Counts) engine.Transition {
-	r.clamp(now)
 	if r.state != engine.Closed {
 		return engine.Transition{}
 	}
@@ -250,7 +247,7 @@ func (r *refModel) tripIf(now time.Time, c engine.Counts) engine.Transition {
 	if reason == engine.ReasonNone {
 		return engine.Transition{}
 	}
-	return r.enter(engine.Open, reason, rate, count)
+	return r.enter(now, engine.Open, reason, rate, count)
 }
 
 func (r *refModel) slow(d time.Duration) bool {
@@ -259,8 +256,7 @@ func (r *refModel) slow(d time.Duration) bool {
 
 // admit returns the expected rejection; for an admitted half-open probe
 // the caller hands the machine's probe number to probeIssued.
-func (r *refModel) admit(now time.Time) engine.Rejection {
-	r.clamp(now)
+func (r *refModel) admit(time.Time) engine.Rejection {
 	switch r.state {
 	case engine.Open:
 		return engine.RejectOpen
@@ -275,7 +271,6 @@ func (r *refModel) admit(now time.Time) engine.Rejection {
 }
 
 func (r *refModel) report(now time.Time, tk engine.Ticket, o engine.Outcome, d time.Duration) (engine.Transition, bool) {
-	r.clamp(now)
 	if tk.Epoch != r.epoch {
 		return engine.Transition{}, false
 	}
@@ -284,7 +279,8 @@ func (r *refModel) report(now time.Time, tk engine.Ticket, o engine.Outcome, d t
 		if tk.Probe != 0 || o == engine.Ignore {
 			return engine.Transition{}, false
 		}
-		r.calls = append(r.calls, refCall{at: r.winClamp(r.latest), failure: o == engine.Failure, slow: r.slow(d)})
+		r.newest = latest(now, r.newest)
+		r.calls = append(r.calls, refCall{at: r.newest, failure: o == engine.Failure, slow: r.slow(d)})
 		if o == engine.Failure {
 			r.streak++
 		} else {
@@ -293,7 +289,7 @@ func (r *refModel) report(now time.Time, tk engine.Ticket, o engine.Outcome, d t
 		if r.state == engine.Disabled {
 			return engine.Transition{}, true
 		}
-		return r.tripIf(now, r.counts(r.latest)), true
+		return r.tripIf(now, r.counts(now)), true
 	case engine.HalfOpen:
 		if !r.inFlight[tk.Probe] {
 			return engine.Transition{}, false
@@ -302,14 +298,14 @@ func (r *refModel) report(now time.Time, tk engine.Ticket, o engine.Outcome, d t
 		if o == engine.Ignore {
 			return engine.Transition{}, false
 		}
-		return r.probe(o == engine.Failure, r.slowK > 0 && r.slow(d)), true
+		return r.probe(now, o == engine.Failure, r.slowK > 0 && r.slow(d)), true
 	}
 	return engine.Transition{}, false
 }
 
 // probe judges a completed probe: bad if it failed or (with slow-call
 // tripping on) was slow. A Strict reopen by a slow success says so.
-func (r *refModel) probe(failed, slow bool) engine.Transition {
+func (r *refModel) probe(now time.Time, failed, slow bool) engine.Transition {
 	p := r.s.HalfOpen
 	bad := failed || slow
 	if bad {
@@ -323,12 +319,12 @@ func (r *refModel) probe(failed, slow bool) engine.Transition {
 		switch {
 		case failed:
 			r.attempt++
-			return r.enter(engine.Open, engine.ReasonProbeFailed, 0, r.good)
+			return r.enter(now, engine.Open, engine.ReasonProbeFailed, 0, r.good)
 		case slow:
 			r.attempt++
-			return r.enter(engine.Open, engine.ReasonProbeSlow, 0, r.good)
+			return r.enter(now, engine.Open, engine.ReasonProbeSlow, 0, r.good)
 		case r.goodRun >= p.SuccessThreshold:
-			return r.enter(engine.Closed, engine.ReasonProbesSucceeded, 0, r.goodRun)
+			return r.enter(now, engine.Closed, engine.ReasonProbesSucceeded, 0, r.goodRun)
 		}
 		return engine.Transition{}
 	}
@@ -338,32 +334,31 @@ func (r *refModel) probe(failed, slow bool) engine.Transition {
 	}
 	rate := float64(r.good) / float64(done)
 	if r.good*rateDen >= r.successK*done {
-		return r.enter(engine.Closed, engine.ReasonProbesSucceeded, rate, done)
+		return r.enter(now, engine.Closed, engine.ReasonProbesSucceeded, rate, done)
 	}
 	r.attempt++
-	return r.enter(engine.Open, engine.ReasonProbeFailed, rate, done)
+	return r.enter(now, engine.Open, engine.ReasonProbeFailed, rate, done)
 }
 
 func (r *refModel) tick(now time.Time) engine.Transition {
-	r.clamp(now)
-	if r.deadline.IsZero() || r.latest.Before(r.deadline) {
+	if r.deadline.IsZero() || now.Before(r.deadline) {
 		return engine.Transition{}
 	}
 	switch r.state {
 	case engine.Open:
-		return r.enter(engine.HalfOpen, engine.ReasonOpenTimeout, 0, 0)
+		return r.enter(now, engine.HalfOpen, engine.ReasonOpenTimeout, 0, 0)
 	case engine.HalfOpen:
 		if len(r.inFlight) == 0 {
 			// No traffic is no evidence: the period restarts in place,
 			// its MaxWait deadline the first of deadline + k·MaxWait
-			// (k ≥ 1) after the latest time.
+			// (k ≥ 1) after now.
 			w := int64(r.s.HalfOpen.MaxWait)
-			k := floorDiv(r.latest.Sub(r.deadline).Nanoseconds(), w) + 1
+			k := floorDiv(now.Sub(r.deadline).Nanoseconds(), w) + 1
 			r.deadline = r.deadline.Add(time.Duration(k * w))
 			return engine.Transition{}
 		}
 		r.attempt++
-		return r.enter(engine.Open, engine.ReasonHalfOpenTimeout, 0, len(r.inFlight))
+		return r.enter(now, engine.Open, engine.ReasonHalfOpenTimeout, 0, len(r.inFlight))
 	}
 	return engine.Transition{}
 }
@@ -381,71 +376,65 @@ func (r *refModel) tickDue(now time.Time) engine.Transition {
 }
 
 func (r *refModel) reset(now time.Time) engine.Transition {
-	r.clamp(now)
-	return r.enter(engine.Closed, engine.ReasonManual, 0, 0)
+	return r.enter(now, engine.Closed, engine.ReasonManual, 0, 0)
 }
 
 func (r *refModel) forceOpen(now time.Time) engine.Transition {
-	r.clamp(now)
 	if r.state == engine.ForcedOpen {
 		return engine.Transition{}
 	}
-	return r.enter(engine.ForcedOpen, engine.ReasonManual, 0, 0)
+	return r.enter(now, engine.ForcedOpen, engine.ReasonManual, 0, 0)
 }
 
 func (r *refModel) disable(now time.Time) engine.Transition {
-	r.clamp(now)
 	if r.state == engine.Disabled {
 		return engine.Transition{}
 	}
-	return r.enter(engine.Disabled, engine.ReasonManual, 0, 0)
+	return r.enter(now, engine.Disabled, engine.ReasonManual, 0, 0)
 }
 
 // reconfigure gives the model new settings, from the contract's words
 // (ARCHITECTURE §11, engine.Machine.Reconfigure): state, epoch, attempt and
-// probes kept; the calls in the window now carried over if they fit the
-// new window (a count window keeps its most recent calls; a time window
-// with other buckets keeps a call, moved to the start of the bucket it was
-// in, if that time is inside the new window); failures in a row kept;
-// Closed trips now if a new condition holds; the deadlines of Open and
-// HalfOpen recomputed from when the state was entered, at the earliest now.
+// probes kept; a window of the same shape (kind, and Size, or bucket width
+// and count) kept as it is; otherwise the calls in the window at now
+// carried over if they fit the new window (a count window keeps its most
+// recent calls; a time window with other buckets keeps a call, moved to
+// the start of the bucket it was in, if that time is inside the new
+// window, whose newest record is then the start of the old window's
+// current bucket, even if it was empty); failures in a row kept; Closed trips now if a new
+// condition holds; the deadlines of Open and HalfOpen recomputed from when
+// the state was entered, at the earliest now.
 func (r *refModel) reconfigure(now time.Time, s engine.Settings, failK, slowK, successK int) engine.Transition {
-	r.clamp(now)
-	r.winClamp(r.latest)
-	oldW := r.s.Window
-	r.window() // forget what has left the old window by now
-	in := r.calls
-	if oldW.Kind == engine.CountBased {
-		in = in[max(0, len(in)-oldW.Size):]
-	}
-	w := s.Window
-	switch {
-	case w.Kind != oldW.Kind:
-		in = nil
-	case w.Kind == engine.CountBased:
-		in = in[max(0, len(in)-w.Size):]
-	default:
-		oldWidth := int64(oldW.Duration) / int64(oldW.Buckets)
-		moved := make([]refCall, len(in))
-		for i, c := range in {
-			c.at = time.Unix(0, floorDiv(c.at.UnixNano(), oldWidth)*oldWidth)
-			moved[i] = c
+	oldW, w := r.s.Window, s.Window
+	same := oldW.Kind == w.Kind && (w.Kind == engine.CountBased && oldW.Size == w.Size ||
+		w.Kind == engine.TimeBased && oldW.Buckets == w.Buckets && oldW.Duration/time.Duration(oldW.Buckets) == w.Duration/time.Duration(w.Buckets))
+	if !same {
+		in := r.inWindow(now)
+		switch {
+		case w.Kind != oldW.Kind:
+			in, r.newest = nil, time.Time{}
+		case w.Kind == engine.CountBased:
+			in = in[max(0, len(in)-w.Size):]
+		default:
+			oldWidth := int64(oldW.Duration) / int64(oldW.Buckets)
+			start := func(t time.Time) time.Time { return time.Unix(0, floorDiv(t.UnixNano(), oldWidth)*oldWidth) }
+			moved := make([]refCall, len(in))
+			for i, c := range in {
+				c.at = start(c.at)
+				moved[i] = c
+			}
+			in = moved
+			r.newest = start(latest(now, r.newest))
 		}
-		in = moved
+		r.calls = in
 	}
-	r.calls = in
 	r.s, r.failK, r.slowK, r.successK = s, failK, slowK, successK
-	later := func(t time.Time) time.Time {
-		if t.Before(r.latest) {
-			return r.latest
-		}
-		return t
-	}
+	later := func(t time.Time) time.Time { return latest(t, now) }
 	switch r.state {
 	case engine.Closed:
 		if reason, rate, count := r.verdict(r.counts(now)); reason != engine.ReasonNone {
 			r.attempt = 0
-			return r.enter(engine.Open, engine.ReasonReconfigured, rate, count)
+			return r.enter(now, engine.Open, engine.ReasonReconfigured, rate, count)
 		}
 	case engine.Open:
 		r.deadline = later(r.since.Add(r.openDuration()))
@@ -736,7 +725,7 @@ func checkScript(t *testing.T, data []byte, observe func(engine.Transition)) {
 			same(m.Disable(clk), r.disable(clk))
 		case code == 29:
 			cur.op = "Adopt"
-			cur.rm = s.remote(st, r)
+			cur.rm = s.remote(st, r, clk)
 			same(m.Adopt(clk, cur.rm), r.adopt(clk, cur.rm))
 		case code == 28 && s.n(4) == 0:
 			cur.op = "Reconfigure"
@@ -775,7 +764,7 @@ func checkScript(t *testing.T, data []byte, observe func(engine.Transition)) {
 // remote decodes an Adopt argument, biased towards the edges the rules
 // turn on: a period that just ended, one longer than the cap, a decider
 // that saw exactly the latest own trip, or one epoch less.
-func (s *script) remote(st engine.Settings, r *refModel) engine.Remote {
+func (s *script) remote(st engine.Settings, r *refModel, now time.Time) engine.Remote {
 	rm := engine.Remote{
 		State:   []engine.State{engine.Open, engine.Open, engine.Closed, engine.ForcedOpen, engine.Disabled, engine.HalfOpen}[s.n(6)],
 		Attempt: s.n(5),
@@ -793,7 +782,7 @@ func (s *script) remote(st engine.Settings, r *refModel) engine.Remote {
 		rm.Remaining = max(st.MaxOpenTimeout, st.OpenTimeout) + time.Duration(s.n(2))
 	case 4:
 		if !r.deadline.IsZero() { // exactly the local deadline, or around it
-			rm.Remaining = r.deadline.Sub(r.latest) + time.Duration(s.n(3)-1)
+			rm.Remaining = r.deadline.Sub(now) + time.Duration(s.n(3)-1)
 		}
 	default:
 		rm.Remaining = time.Duration(s.u16()) * s.unit()

@@ -63,14 +63,31 @@ func (t Transition) Happened() bool { return t.Reason != ReasonNone }
 
 // Machine is the circuit breaker's state machine. It is not safe for
 // concurrent use; see the package comment.
+//
+// Time. The machine reads no clock and keeps none: every method uses the
+// time it is given as it is, so a driver whose clock steps back (an NTP
+// step, a mock clock set back) gets the same answers whatever else it
+// handed the machine before.
+//
+//   - A transition is stamped with the time given for it (a timeout: its
+//     own deadline), and the new state's deadline is measured from that
+//     stamp: an open period lasts exactly its open duration on the
+//     driver's clock from the trip, and a MaxWait from the start of the
+//     half-open period. Nothing is clamped, so after the clock steps back
+//     a transition may be stamped earlier than the one before it.
+//   - A deadline is an instant: a clock set back while it is pending has
+//     to reach it again. A timeout is due once the time given is at or
+//     after it.
+//   - A time window never goes back: a call given an older time than the
+//     newest bucket already recorded into counts in that bucket, and a
+//     read at an older time sees the window as of that bucket. Reading a
+//     window (Counts) changes nothing.
 type Machine struct {
 	s        Settings
 	state    State
 	epoch    uint64
 	since    time.Time
 	deadline time.Time // Open: when it may half-open; HalfOpen: MaxWait; else zero
-	now      time.Time // the latest time seen by a transition or admission: never goes backwards
-	winNow   time.Time // the latest time the window was recorded or read at: never goes backwards
 	attempt  int       // trips from HalfOpen since the breaker was last Closed
 	ownTrip  uint64    // the epoch entered by this machine's latest own trip to Open (see Adopt)
 
@@ -92,8 +109,6 @@ func NewMachine(s Settings, now time.Time) *Machine {
 		state:    Closed,
 		epoch:    1,
 		since:    now,
-		now:      now,
-		winNow:   now,
 		win:      newWindow(s.Window),
 		inFlight: make([]uint64, 0, max(s.HalfOpen.MaxProbes, 0)),
 	}
@@ -119,43 +134,19 @@ func (m *Machine) Attempt() int { return m.attempt }
 // InFlight returns the half-open probes admitted and not yet reported.
 func (m *Machine) InFlight() int { return len(m.inFlight) }
 
-// clamp returns the later of now and the latest time seen, and remembers it.
-func (m *Machine) clamp(now time.Time) time.Time {
-	if now.Before(m.now) {
-		return m.now
-	}
-	m.now = now
-	return now
-}
-
-// winClamp is clamp for the window's own clock. The window keeps a clock
-// apart from the one transitions are stamped with, so that the times a
-// driver records and reads its window at (MutexBreaker: cheap, wall-clock
-// only readings, taken even by Metrics) never move a transition, or an
-// open deadline, later than the time the driver gives for it.
-func (m *Machine) winClamp(now time.Time) time.Time {
-	if now.Before(m.winNow) {
-		return m.winNow
-	}
-	m.winNow = now
-	return now
-}
-
-// Counts returns the window's counts at time now (or the latest time the
-// window saw, if later). It changes nothing that a caller can observe (a
-// time window forgets expired buckets, which it would do on the next
-// record anyway), and it does not move the clock transitions are stamped
-// with.
+// Counts returns the window's counts at time now (a time window: as of
+// the newest bucket recorded into, if that is later than now). It changes
+// nothing.
 func (m *Machine) Counts(now time.Time) Counts {
-	c := m.win.counts(m.winClamp(now))
+	c := m.win.counts(now)
 	c.ConsecutiveFailures = m.consec
 	return c
 }
 
-// Admit decides whether a call may start now. It never changes the state:
-// a driver that applies timeouts lazily calls TickDue first.
+// Admit decides whether a call may start now. It never changes the state
+// (a driver that applies timeouts lazily calls TickDue first), and the
+// decision does not depend on now.
 func (m *Machine) Admit(now time.Time) (Ticket, Rejection) {
-	m.clamp(now)
 	switch m.state {
 	case Closed, Disabled:
 		return Ticket{Epoch: m.epoch}, Admitted
@@ -183,7 +174,6 @@ func (s *Settings) Slow(d time.Duration) bool {
 // reported, for a ticket never issued, and for Ignore. The returned
 // transition is the one the outcome caused, if any.
 func (m *Machine) Report(now time.Time, t Ticket, o Outcome, d time.Duration) (tr Transition, counted bool) {
-	now = m.clamp(now)
 	if t.Epoch != m.epoch {
 		return Transition{}, false
 	}
@@ -216,7 +206,6 @@ func (m *Machine) Record(now time.Time, t Ticket, o Outcome, d time.Duration) (c
 	if m.state != Closed && m.state != Disabled {
 		return false, false
 	}
-	now = m.winClamp(now) // the window's clock only: see winClamp
 	failure := o == Failure
 	m.win.record(now, failure, m.s.Slow(d))
 	if failure {
@@ -288,7 +277,6 @@ func (m *Machine) judgeProbe(now time.Time, o Outcome, slow bool) Transition {
 // it with the counts of its lock-free window; the machine's own window
 // calls it after each record. It does nothing in any other state.
 func (m *Machine) TripIf(now time.Time, c Counts) Transition {
-	now = m.clamp(now)
 	if m.state != Closed {
 		return Transition{}
 	}
@@ -312,7 +300,6 @@ func (m *Machine) reopen(now time.Time, r Reason, rate float64, count int) Trans
 // half-open period (see restartHalfOpen). Drivers use TickDue, which calls
 // it at the deadline itself; tests reach it as Tick (export_test.go).
 func (m *Machine) tick(now time.Time) Transition {
-	now = m.clamp(now)
 	if m.deadline.IsZero() || now.Before(m.deadline) {
 		return Transition{}
 	}
@@ -358,7 +345,7 @@ func (m *Machine) TickDue(now time.Time) Transition {
 		return Transition{}
 	}
 	if m.state == HalfOpen && len(m.inFlight) == 0 {
-		m.restartHalfOpen(m.clamp(now))
+		m.restartHalfOpen(now)
 		return Transition{}
 	}
 	return m.tick(m.deadline)
@@ -368,12 +355,11 @@ func (m *Machine) TickDue(now time.Time) Transition {
 // attempt. It always starts a new epoch, even from Closed.
 func (m *Machine) Reset(now time.Time) Transition {
 	m.attempt = 0
-	return m.enter(m.clamp(now), Closed, ReasonManual, 0, 0)
+	return m.enter(now, Closed, ReasonManual, 0, 0)
 }
 
 // ForceOpen moves to ForcedOpen. It does nothing if already ForcedOpen.
 func (m *Machine) ForceOpen(now time.Time) Transition {
-	now = m.clamp(now)
 	if m.state == ForcedOpen {
 		return Transition{}
 	}
@@ -383,7 +369,6 @@ func (m *Machine) ForceOpen(now time.Time) Transition {
 // Disable moves to Disabled, clearing the window. It does nothing if
 // already Disabled.
 func (m *Machine) Disable(now time.Time) Transition {
-	now = m.clamp(now)
 	if m.state == Disabled {
 		return Transition{}
 	}

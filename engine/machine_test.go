@@ -903,19 +903,23 @@ func TestEpochs(t *testing.T) {
 	}
 }
 
+// TestClockBackwards pins the Machine's rule for a clock that steps back:
+// a transition is stamped with the time given for it and its deadline is
+// measured from there, whatever later times the machine saw before, so an
+// open period is exactly its open duration from the trip.
 func TestClockBackwards(t *testing.T) {
 	const s = time.Second
 	tests := []struct {
 		name string
 		run  func(fx *fixture)
 	}{
-		{"a trip happens at the latest time seen", func(fx *fixture) {
+		{"a trip happens at its own time, after a later call", func(fx *fixture) {
 			st := fx.m.Settings()
 			st.FailureRate, st.ConsecutiveFailures = 0, 2
 			fx.at(5*s).call(F, 0)
 			tr := fx.at(s).call(F, 0)
 			fx.want(tr, engine.Transition{From: engine.Closed, To: engine.Open, Reason: engine.ReasonConsecutiveFailures,
-				Count: 2, At: t0.Add(5 * s), Epoch: 2, Deadline: t0.Add(15 * s)})
+				Count: 2, At: t0.Add(s), Epoch: 2, Deadline: t0.Add(11 * s)})
 		}},
 		{"an earlier tick does not reach the deadline", func(fx *fixture) {
 			fx.at(s).trip()
@@ -929,26 +933,32 @@ func TestClockBackwards(t *testing.T) {
 		{"Reset after a later Admit", func(fx *fixture) {
 			fx.at(time.Hour).admit()
 			fx.want(fx.m.Reset(t0), engine.Transition{From: engine.Closed, To: engine.Closed, Reason: engine.ReasonManual,
-				At: t0.Add(time.Hour), Epoch: 2})
+				At: t0, Epoch: 2})
 		}},
-		{"a no-op ForceOpen still sees the time", func(fx *fixture) {
+		{"a no-op ForceOpen leaves no trace", func(fx *fixture) {
 			fx.m.ForceOpen(t0)
 			fx.quiet(fx.m.ForceOpen(t0.Add(time.Hour)))
 			fx.want(fx.m.Reset(t0), engine.Transition{From: engine.ForcedOpen, To: engine.Closed, Reason: engine.ReasonManual,
-				At: t0.Add(time.Hour), Epoch: 3})
+				At: t0, Epoch: 3})
 		}},
-		{"a no-op Disable still sees the time", func(fx *fixture) {
-			fx.m.Disable(t0)
-			fx.quiet(fx.m.Disable(t0.Add(time.Hour)))
-			fx.want(fx.m.ForceOpen(t0), engine.Transition{From: engine.Disabled, To: engine.ForcedOpen, Reason: engine.ReasonManual,
-				At: t0.Add(time.Hour), Epoch: 3})
+		{"a trip after a later transition", func(fx *fixture) {
+			fx.m.Reset(t0.Add(time.Hour))
+			tr := fx.m.TripIf(t0, engine.Counts{Calls: 10, Failures: 10})
+			fx.want(tr, engine.Transition{From: engine.Closed, To: engine.Open, Reason: engine.ReasonFailureRate,
+				Rate: 1, At: t0, Epoch: 3, Deadline: t0.Add(10 * s)})
+			fx.quiet(fx.m.TickDue(t0.Add(10*s - 1)))
+			if tr := fx.m.TickDue(t0.Add(10 * s)); tr.To != engine.HalfOpen || !tr.At.Equal(t0.Add(10*s)) {
+				fx.t.Fatalf("TickDue at the trip + OpenTimeout: %+v, want half-open then", tr)
+			}
 		}},
-		{"a TripIf that does not trip still sees the time", func(fx *fixture) {
-			fx.quiet(fx.m.TripIf(t0.Add(time.Hour), engine.Counts{}))
-			fx.want(fx.m.Reset(t0), engine.Transition{From: engine.Closed, To: engine.Closed, Reason: engine.ReasonManual,
-				At: t0.Add(time.Hour), Epoch: 2})
+		{"a deadline set before the clock stepped back stays where it is", func(fx *fixture) {
+			fx.at(time.Hour).trip()
+			fx.quiet(fx.m.TickDue(t0.Add(10 * s)))
+			if tr := fx.m.TickDue(t0.Add(time.Hour + 10*s)); tr.To != engine.HalfOpen {
+				fx.t.Fatalf("TickDue at the deadline: %+v", tr)
+			}
 		}},
-		{"a half-open deadline counts from the clamped time", func(fx *fixture) {
+		{"a probe reported before its period began still counts", func(fx *fixture) {
 			fx.trip()
 			deadline := fx.m.Deadline()
 			fx.want(fx.m.Tick(deadline.Add(time.Minute)), engine.Transition{From: engine.Open, To: engine.HalfOpen,

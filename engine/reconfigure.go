@@ -58,9 +58,7 @@ func Rebucket(i int64, from, to time.Duration) int64 {
 // It returns the trip it made, if any. A driver that keeps its own
 // Closed-state window uses ReconfigureCounts instead.
 func (m *Machine) Reconfigure(now time.Time, s Settings) Transition {
-	now = m.clamp(now)
-	m.win.counts(m.winClamp(now)) // the calls that have left the window by now are not carried over
-	m.win = reshape(m.win, m.s.Window, s.Window)
+	m.win = reshape(m.win, m.s.Window, s.Window, now) // the calls that have left the window by now are not carried over
 	m.s = s
 	return m.reconfigured(now, m.Counts(now))
 }
@@ -70,8 +68,7 @@ func (m *Machine) Reconfigure(now time.Time, s Settings) Transition {
 // reshapes its own window, and c is what that window holds afterwards,
 // failures in a row included. The trip, if any, is decided on c.
 func (m *Machine) ReconfigureCounts(now time.Time, s Settings, c Counts) Transition {
-	now = m.clamp(now)
-	m.win = reshape(m.win, m.s.Window, s.Window)
+	m.win = reshape(m.win, m.s.Window, s.Window, now)
 	m.s = s
 	return m.reconfigured(now, c)
 }

@@ -86,13 +86,15 @@ func (w *countWindow) reset() {
 
 // timeWindow holds the calls of the last Duration in Buckets buckets of
 // equal width. Bucket i covers [i·width, (i+1)·width) of Unix time; at time
-// t the window is the buckets i with floor(t/width) − Buckets < i ≤
-// floor(t/width). So a call is forgotten between Duration − width and
-// Duration after it was recorded: the window's precision is one bucket.
+// t the window is the buckets i with cur − Buckets < i ≤ cur, where cur is
+// floor(t/width), or the newest bucket recorded into if that is later
+// (time never goes back in a window). So a call is forgotten between
+// Duration − width and Duration after it was recorded: the window's
+// precision is one bucket.
 //
-// Record and Counts are amortised O(1): advancing clears each bucket at
-// most once per use, and a gap of a whole window or more clears them all
-// in one pass.
+// Record is amortised O(1): advancing clears each bucket at most once per
+// use, and a gap of a whole window or more clears them all in one pass.
+// Counts moves nothing and costs O(Buckets) at most.
 type timeWindow struct {
 	width   int64 // nanoseconds per bucket
 	buckets []timeBucket
@@ -158,9 +160,27 @@ func (w *timeWindow) record(t time.Time, failure, slow bool) {
 	w.t.add(b, 1)
 }
 
+// counts returns the counts of the window at time t, or as of its newest
+// bucket if t is older, without moving the window: the buckets that have
+// expired by t are left out, not cleared, so a read changes nothing that
+// a later read or record at an older time would see. O(min(gap, Buckets)).
 func (w *timeWindow) counts(t time.Time) Counts {
-	w.advance(t)
-	return w.t.counts()
+	if !w.started {
+		return Counts{}
+	}
+	gap, n := BucketIndex(t, time.Duration(w.width))-w.head, int64(len(w.buckets))
+	switch {
+	case gap <= 0:
+		return w.t.counts()
+	case gap >= n:
+		return Counts{}
+	}
+	c := w.t
+	for i := w.head - n + 1; i <= w.head-n+gap; i++ { // the oldest gap buckets have expired
+		b := &w.buckets[mod(i, n)]
+		c.n, c.fails, c.slow, c.slowFails = c.n-b.n, c.fails-b.fails, c.slow-b.slow, c.slowFails-b.slowFails
+	}
+	return c.counts()
 }
 
 func (w *timeWindow) reset() {
@@ -208,20 +228,27 @@ func (w *countWindow) resized(size int) *countWindow {
 	return nw
 }
 
-// rebucketed returns a time window of shape to holding the buckets of w
-// that still fit in it: each old bucket goes to the new bucket holding its
-// start (Rebucket), and is kept if that bucket is inside the new window at
-// the newest time w has seen. A call therefore leaves the new window no
-// later than to.Duration after it was recorded. w is left as it was.
-func (w *timeWindow) rebucketed(to Window) *timeWindow {
+// rebucketed returns a time window of shape to holding what w holds at
+// time now (as of its newest bucket, if now is older): each bucket of w
+// still in the window then goes to the new bucket holding its start
+// (Rebucket), and is kept if that bucket is inside the new window, whose
+// newest bucket is the one holding the start of w's current bucket (even
+// if w is empty: a call recorded later at an older time counts there). A
+// call therefore leaves the new window no later than to.Duration after it
+// was recorded. w is left as it was.
+func (w *timeWindow) rebucketed(to Window, now time.Time) *timeWindow {
 	nw := newTimeWindow(to)
+	from, width := time.Duration(w.width), time.Duration(nw.width)
+	n, nn := int64(len(w.buckets)), int64(len(nw.buckets))
+	cur := BucketIndex(now, from)
+	if w.started {
+		cur = max(cur, w.head)
+	}
+	nw.started, nw.head = true, Rebucket(cur, from, width)
 	if !w.started {
 		return nw
 	}
-	from, width := time.Duration(w.width), time.Duration(nw.width)
-	n, nn := int64(len(w.buckets)), int64(len(nw.buckets))
-	nw.started, nw.head = true, Rebucket(w.head, from, width)
-	for i := w.head - n + 1; i <= w.head; i++ {
+	for i := cur - n + 1; i <= w.head; i++ {
 		j := Rebucket(i, from, width)
 		if j <= nw.head-nn {
 			continue
@@ -235,10 +262,10 @@ func (w *timeWindow) rebucketed(to Window) *timeWindow {
 }
 
 // reshape returns a window of shape to holding what w, of shape from,
-// holds that still fits: w itself if the shape is the same (SameShape), a
-// resized count window or a rebucketed time window if only the size
-// changed, an empty window if the kind changed.
-func reshape(w window, from, to Window) window {
+// holds at time now that still fits: w itself if the shape is the same
+// (SameShape), a resized count window or a rebucketed time window if only
+// the size changed, an empty window if the kind changed.
+func reshape(w window, from, to Window, now time.Time) window {
 	if SameShape(from, to) {
 		return w
 	}
@@ -249,7 +276,7 @@ func reshape(w window, from, to Window) window {
 		}
 	case *timeWindow:
 		if to.Kind == TimeBased {
-			return w.rebucketed(to)
+			return w.rebucketed(to, now)
 		}
 	}
 	return newWindow(to)

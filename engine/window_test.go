@@ -188,7 +188,9 @@ func TestTimeWindow(t *testing.T) {
 			read(12*s, counts(2, 2, 0, 2)), // unclamped, the second call would be gone
 			read(13*s, counts(2, 2, 0, 2)),
 			read(14*s, counts(0, 0, 0, 2)),
-			read(s, counts(0, 0, 0, 2)), // the window does not come back either
+			read(s, counts(2, 2, 0, 2)), // a read changes nothing: as of the 5s bucket again
+			rec(20*s, S, false, counts(1, 0, 0, 0)),
+			read(s, counts(1, 0, 0, 0)), // a record moves the window: the 5s bucket is gone
 		}},
 		{"before 1970 buckets floor", engine.Window{Kind: engine.TimeBased, Duration: 4 * s, Buckets: 2}, time.Unix(0, 0), []windowStep{
 			rec(-3*s, F, false, counts(1, 1, 0, 1)), // bucket -2
