@@ -45,7 +45,7 @@ func callRunners(c Circuit) []callRunner {
 // runner that implementation has.
 func forEachImplRunner(t *testing.T, f func(t *testing.T, im impl, r callRunner)) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, _ := newMocked(t, im, confConfig())
+		c, _ := newMocked(t, im, testConfig())
 		for _, r := range callRunners(c) {
 			t.Run(r.name, func(t *testing.T) { f(t, im, r) })
 		}
@@ -78,7 +78,7 @@ func TestCallReturnsFnResultUnchanged(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			forEachRunner(t, confConfig(), func(t *testing.T, c Circuit, r callRunner) {
+			forEachRunner(t, testConfig(), func(t *testing.T, c Circuit, r callRunner) {
 				err := r.run(context.Background(), c, func(context.Context) error { return tt.err })
 				if err != tt.err {
 					t.Errorf("returned %v, want %v itself", err, tt.err)
@@ -93,7 +93,7 @@ func TestCallReturnsFnResultUnchanged(t *testing.T) {
 	}
 	t.Run("value", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
-			c, _ := newMocked(t, im, confConfig())
+			c, _ := newMocked(t, im, testConfig())
 			v, err := Execute(context.Background(), c, func(context.Context) (int, error) { return 42, nil })
 			if v != 42 || err != nil {
 				t.Errorf("Execute = %v, %v; want 42, nil", v, err)
@@ -106,14 +106,14 @@ func TestCallReturnsFnResultUnchanged(t *testing.T) {
 	})
 	t.Run("IsFailure", func(t *testing.T) {
 		errNotFound := errors.New("not found")
-		cfg := confWith(func(c *Config) { c.IsFailure = func(err error) bool { return !errors.Is(err, errNotFound) } })
+		cfg := testConfig(func(c *Config) { c.IsFailure = func(err error) bool { return !errors.Is(err, errNotFound) } })
 		forEachRunner(t, cfg, func(t *testing.T, c Circuit, r callRunner) {
 			for i := 0; i < 5; i++ {
 				if err := r.run(context.Background(), c, func(context.Context) error { return errNotFound }); err != errNotFound {
 					t.Fatalf("returned %v", err)
 				}
 			}
-			confWantState(t, c, Closed)
+			requireState(t, c, Closed)
 			if m := c.Metrics(); m.Ignored != 5 || m.Failures != 0 {
 				t.Errorf("%d ignored, %d failures; want 5, 0", m.Ignored, m.Failures)
 			}
@@ -122,25 +122,25 @@ func TestCallReturnsFnResultUnchanged(t *testing.T) {
 }
 
 func TestCallFailuresTrip(t *testing.T) {
-	forEachRunner(t, confConfig(), func(t *testing.T, c Circuit, r callRunner) {
+	forEachRunner(t, testConfig(), func(t *testing.T, c Circuit, r callRunner) {
 		for i := 0; i < 3; i++ {
 			r.run(context.Background(), c, func(context.Context) error { return errors.New("down") })
 		}
-		confWantState(t, c, Open)
+		requireState(t, c, Open)
 	})
 }
 
-// callRejections put a breaker of confConfig where it rejects calls.
+// callRejections put a breaker of testConfig where it rejects calls.
 var callRejections = []struct {
 	name  string
 	reach func(t *testing.T, c Circuit, mk *clock.Mock)
 	want  error
 }{
-	{"open", func(t *testing.T, c Circuit, _ *clock.Mock) { confTrip(t, c) }, ErrOpen},
+	{"open", func(t *testing.T, c Circuit, _ *clock.Mock) { tripWithFailures(t, c) }, ErrOpen},
 	{"forced open", func(t *testing.T, c Circuit, _ *clock.Mock) { c.ForceOpen() }, ErrOpen},
 	{"too many probes", func(t *testing.T, c Circuit, mk *clock.Mock) {
-		confHalfOpen(t, c, mk, confOpenTimeout)
-		confAcquire(t, c) // the only probe slot
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		mustAcquire(t, c) // the only probe slot
 	}, ErrTooManyProbes},
 }
 
@@ -148,7 +148,7 @@ func TestCallRejectedWithoutRunningFn(t *testing.T) {
 	for _, tt := range callRejections {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImplRunner(t, func(t *testing.T, im impl, r callRunner) {
-				c, mk := newMocked(t, im, confConfig())
+				c, mk := newMocked(t, im, testConfig())
 				tt.reach(t, c, mk)
 				before := c.Metrics()
 				ran := false
@@ -169,7 +169,7 @@ func TestCallRejectedWithoutRunningFn(t *testing.T) {
 	}
 	t.Run("closed breaker", func(t *testing.T) {
 		forEachImplRunner(t, func(t *testing.T, im impl, r callRunner) {
-			c, _ := newMocked(t, im, confConfig())
+			c, _ := newMocked(t, im, testConfig())
 			c.Close()
 			ran := false
 			err := r.run(context.Background(), c, func(context.Context) error { ran = true; return nil })
@@ -219,7 +219,7 @@ func TestCallTimeout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImplRunner(t, func(t *testing.T, im impl, r callRunner) {
-				c, mk := newMocked(t, im, confWith(func(c *Config) {
+				c, mk := newMocked(t, im, testConfig(func(c *Config) {
 					c.CallTimeout = timeout
 					c.ConsecutiveFailures = 1
 				}))
@@ -251,7 +251,7 @@ func TestCallTimeout(t *testing.T) {
 		})
 	}
 	t.Run("no deadline without CallTimeout", func(t *testing.T) {
-		forEachRunner(t, confConfig(), func(t *testing.T, c Circuit, r callRunner) {
+		forEachRunner(t, testConfig(), func(t *testing.T, c Circuit, r callRunner) {
 			deadline := true
 			r.run(context.Background(), c, func(ctx context.Context) error {
 				_, deadline = ctx.Deadline()
@@ -263,7 +263,7 @@ func TestCallTimeout(t *testing.T) {
 		})
 	})
 	t.Run("the caller's cancellation is not a timeout", func(t *testing.T) {
-		cfg := confWith(func(c *Config) { c.CallTimeout = timeout })
+		cfg := testConfig(func(c *Config) { c.CallTimeout = timeout })
 		forEachRunner(t, cfg, func(t *testing.T, c Circuit, r callRunner) {
 			ctx, cancel := context.WithCancel(context.Background())
 			started, result := callBlocked(ctx, c, r, func(ctx context.Context) error { return ctx.Err() })
@@ -294,13 +294,13 @@ func TestCallPanic(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImplRunner(t, func(t *testing.T, im impl, r callRunner) {
-				c, mk := newMocked(t, im, confWith(func(c *Config) { c.ConsecutiveFailures = 1 }))
+				c, mk := newMocked(t, im, testConfig(func(c *Config) { c.ConsecutiveFailures = 1 }))
 				if tt.probe {
-					confRun(t, c, "F")
-					advance(c, mk, confOpenTimeout)
-					confWantState(t, c, HalfOpen)
+					runOutcomes(t, c, "F")
+					advance(c, mk, testOpenTimeout)
+					requireState(t, c, HalfOpen)
 				}
-				sub := confSubscribe(t, c)
+				sub := subscribeAll(t, c)
 				var recovered any
 				func() {
 					defer func() { recovered = recover() }()
@@ -309,8 +309,8 @@ func TestCallPanic(t *testing.T) {
 				if recovered != "kaboom" {
 					t.Fatalf("recovered %v, want the panic re-raised", recovered)
 				}
-				confWantState(t, c, Open)
-				if e := confOneChange(t, confDrain(sub)); e.Reason != tt.reason {
+				requireState(t, c, Open)
+				if e := oneStateChange(t, drain(sub)); e.Reason != tt.reason {
 					t.Errorf("event %v, want reason %v", e, tt.reason)
 				}
 				if m := c.Metrics(); m.Failures != tt.failures || m.HalfOpenInFlight != 0 {
@@ -325,9 +325,9 @@ func TestCallGoexit(t *testing.T) {
 	for _, probe := range []bool{false, true} {
 		t.Run(map[bool]string{false: "closed", true: "half-open probe"}[probe], func(t *testing.T) {
 			forEachImplRunner(t, func(t *testing.T, im impl, r callRunner) {
-				c, mk := newMocked(t, im, confConfig()) // MaxProbes 1
+				c, mk := newMocked(t, im, testConfig()) // MaxProbes 1
 				if probe {
-					confHalfOpen(t, c, mk, confOpenTimeout)
+					toHalfOpen(t, c, mk, testOpenTimeout)
 				}
 				done := make(chan struct{})
 				returned := false
@@ -352,9 +352,9 @@ func TestCallGoexit(t *testing.T) {
 					return
 				}
 				// The only probe slot is free again.
-				confWantState(t, c, HalfOpen)
-				confRun(t, c, "S")
-				confWantState(t, c, Closed)
+				requireState(t, c, HalfOpen)
+				runOutcomes(t, c, "S")
+				requireState(t, c, Closed)
 			})
 		})
 	}
@@ -370,9 +370,9 @@ func TestCallFallback(t *testing.T) {
 	for _, tt := range callRejections {
 		t.Run("rejected/"+tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confConfig())
+				c, mk := newMocked(t, im, testConfig())
 				tt.reach(t, c, mk)
-				sub := confSubscribe(t, c)
+				sub := subscribeAll(t, c)
 				var got []error
 				ran := false
 				v, err := ExecuteWithFallback(context.Background(), c,
@@ -388,7 +388,7 @@ func TestCallFallback(t *testing.T) {
 					t.Errorf("Fallbacks %d Rejected %d; want 1, 1", m.Fallbacks, m.Rejected)
 				}
 				n := 0
-				for _, e := range confDrain(sub) {
+				for _, e := range drain(sub) {
 					if e.Kind == events.FallbackUsed {
 						n++
 					}
@@ -401,7 +401,7 @@ func TestCallFallback(t *testing.T) {
 	}
 	t.Run("fallback's own result", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
-			c, _ := newMocked(t, im, confConfig())
+			c, _ := newMocked(t, im, testConfig())
 			c.ForceOpen()
 			errStale := errors.New("no cached value")
 			v, err := ExecuteWithFallback(context.Background(), c,
@@ -425,7 +425,7 @@ func TestCallFallback(t *testing.T) {
 	for _, tt := range notRejected {
 		t.Run("not rejected/"+tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, _ := newMocked(t, im, confConfig())
+				c, _ := newMocked(t, im, testConfig())
 				var got []error
 				v, err := ExecuteWithFallback(context.Background(), c,
 					func(context.Context) (string, error) { return "fresh", tt.err },
@@ -446,7 +446,7 @@ func TestCallFallback(t *testing.T) {
 	}
 	t.Run("not rejected/stopped", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
-			c, _ := newMocked(t, im, confConfig())
+			c, _ := newMocked(t, im, testConfig())
 			c.Close()
 			var got []error
 			ran := false

@@ -17,162 +17,6 @@ import (
 	"github.com/breakerlabs/breaker/events"
 )
 
-const confOpenTimeout = 10 * time.Second
-
-// confConfig is the base configuration of the conformance tests: a count
-// window of 10, tripping on 3 failures in a row, open for 10s with no
-// backoff, one strict probe that closes on its first success.
-func confConfig() Config {
-	return Config{
-		Window:              CountWindow(10),
-		MinimumCalls:        1,
-		ConsecutiveFailures: 3,
-		OpenTimeout:         confOpenTimeout,
-		BackoffMultiplier:   1,
-		MaxOpenTimeout:      confOpenTimeout,
-		HalfOpen:            HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1},
-	}
-}
-
-// confWith returns confConfig changed by mod (if non-nil).
-func confWith(mod func(*Config)) Config {
-	c := confConfig()
-	if mod != nil {
-		mod(&c)
-	}
-	return c
-}
-
-func confAcquire(t *testing.T, c Circuit) Permit {
-	t.Helper()
-	p, err := c.Acquire(context.Background())
-	if err != nil {
-		t.Fatalf("Acquire in %v: %v", c.State(), err)
-	}
-	return p
-}
-
-// confReport reports o on p: 'S' success, 'F' failure, 'I' ignore.
-func confReport(t *testing.T, p Permit, o rune) {
-	t.Helper()
-	switch o {
-	case 'S':
-		p.Success()
-	case 'F':
-		p.Failure()
-	case 'I':
-		p.Ignore()
-	default:
-		t.Fatalf("bad outcome %q", o)
-	}
-}
-
-// confRun acquires a permit and reports it for each outcome in seq, then
-// settles.
-func confRun(t *testing.T, c Circuit, seq string) {
-	t.Helper()
-	for _, o := range seq {
-		confReport(t, confAcquire(t, c), o)
-	}
-	settle(c)
-}
-
-func confWantState(t *testing.T, c Circuit, want State) {
-	t.Helper()
-	settle(c)
-	if got := c.State(); got != want {
-		t.Fatalf("State() = %v, want %v", got, want)
-	}
-}
-
-// confTrip trips a breaker of confConfig (3 failures in a row).
-func confTrip(t *testing.T, c Circuit) {
-	t.Helper()
-	confRun(t, c, "FFF")
-	confWantState(t, c, Open)
-}
-
-// confHalfOpen trips c and lets its open timeout (d) elapse.
-func confHalfOpen(t *testing.T, c Circuit, mk *clock.Mock, d time.Duration) {
-	t.Helper()
-	confTrip(t, c)
-	advance(c, mk, d)
-	confWantState(t, c, HalfOpen)
-}
-
-// confSubscribe subscribes to every kind of c's events.
-func confSubscribe(t *testing.T, c Circuit) *events.Subscription {
-	t.Helper()
-	s, ok := c.(subscriber)
-	if !ok {
-		t.Fatalf("%T has no Subscribe method", c)
-	}
-	sub := s.Subscribe(events.WithKinds(events.AllKinds()...), events.WithBuffer(4096))
-	t.Cleanup(sub.Close)
-	return sub
-}
-
-// confDrain returns the events buffered in sub, without waiting.
-func confDrain(sub *events.Subscription) []events.Event {
-	var evs []events.Event
-	for {
-		select {
-		case e, ok := <-sub.C():
-			if !ok {
-				return evs
-			}
-			evs = append(evs, e)
-		default:
-			return evs
-		}
-	}
-}
-
-func confChanges(evs []events.Event) []events.Event {
-	var out []events.Event
-	for _, e := range evs {
-		if e.Kind == events.StateChanged {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func confFormat(evs []events.Event) string {
-	var b strings.Builder
-	for _, e := range evs {
-		fmt.Fprintf(&b, "\n\t%v", e)
-	}
-	return b.String()
-}
-
-// confOneChange asserts that evs hold exactly one StateChanged event and
-// returns it.
-func confOneChange(t *testing.T, evs []events.Event) events.Event {
-	t.Helper()
-	ch := confChanges(evs)
-	if len(ch) != 1 {
-		t.Fatalf("got %d StateChanged events, want 1:%s", len(ch), confFormat(evs))
-	}
-	return ch[0]
-}
-
-// confNoHang runs f and fails the test if it does not return within a
-// generous bound (a hang guard, not synchronisation).
-func confNoHang(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s hangs", what)
-	}
-}
-
 // ---------------------------------------------------------------- Closed
 
 func TestConformanceClosedTrips(t *testing.T) {
@@ -241,10 +85,10 @@ func TestConformanceClosedTrips(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, _ := newMocked(t, im, confWith(tt.mod))
-				sub := confSubscribe(t, c)
+				c, _ := newMocked(t, im, testConfig(tt.mod))
+				sub := subscribeAll(t, c)
 				for i, s := range tt.steps {
-					confRun(t, c, s.run)
+					runOutcomes(t, c, s.run)
 					if got := c.State(); got != s.want {
 						t.Fatalf("step %d (%q): State() = %v, want %v", i, s.run, got, s.want)
 					}
@@ -256,7 +100,7 @@ func TestConformanceClosedTrips(t *testing.T) {
 							i, s.run, m.WindowCalls, m.WindowFailures, s.calls, s.fail)
 					}
 				}
-				e := confOneChange(t, confDrain(sub))
+				e := oneStateChange(t, drain(sub))
 				if e.From != Closed || e.To != Open || e.Reason != tt.reason || e.Rate != tt.rate || e.Count != tt.count {
 					t.Errorf("trip event %v: From %v To %v Reason %v Rate %v Count %v; want closed → open, %v, rate %v, count %v",
 						e, e.From, e.To, e.Reason, e.Rate, e.Count, tt.reason, tt.rate, tt.count)
@@ -270,7 +114,7 @@ func TestConformanceClosedTrips(t *testing.T) {
 }
 
 func TestConformanceTimeWindow(t *testing.T) {
-	cfg := confWith(func(c *Config) {
+	cfg := testConfig(func(c *Config) {
 		c.Window = TimeWindow(10*time.Second, 10)
 		c.ConsecutiveFailures, c.FailureRate, c.MinimumCalls = 0, 0.5, 3
 	})
@@ -287,16 +131,16 @@ func TestConformanceTimeWindow(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, cfg)
-				confRun(t, c, "FS")
-				confWantState(t, c, Closed)
+				runOutcomes(t, c, "FS")
+				requireState(t, c, Closed)
 				advance(c, mk, tt.gap)
 				if m := c.Metrics(); m.WindowCalls != tt.keptCalls {
 					t.Fatalf("after %v: WindowCalls = %d, want %d", tt.gap, m.WindowCalls, tt.keptCalls)
 				}
 				// F makes 2 failures of 3 calls (0.67) if the first two are
 				// still in the window, else 1 call, under MinimumCalls.
-				confRun(t, c, "F")
-				confWantState(t, c, tt.want)
+				runOutcomes(t, c, "F")
+				requireState(t, c, tt.want)
 				if tt.want == Closed {
 					if m := c.Metrics(); m.WindowCalls != 1 || m.WindowFailures != 1 {
 						t.Errorf("window %d calls, %d failures; want 1, 1", m.WindowCalls, m.WindowFailures)
@@ -308,7 +152,7 @@ func TestConformanceTimeWindow(t *testing.T) {
 }
 
 func TestConformanceSlowCallRate(t *testing.T) {
-	cfg := confWith(func(c *Config) {
+	cfg := testConfig(func(c *Config) {
 		c.ConsecutiveFailures, c.MinimumCalls = 0, 2
 		c.SlowCallDuration, c.SlowCallRate = time.Second, 0.5
 	})
@@ -325,20 +169,20 @@ func TestConformanceSlowCallRate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, cfg)
-				sub := confSubscribe(t, c)
-				p := confAcquire(t, c)
+				sub := subscribeAll(t, c)
+				p := mustAcquire(t, c)
 				mk.Add(tt.took)
 				p.Success()
 				settle(c)
 				if m := c.Metrics(); m.WindowSlowCalls != tt.wantSlow || m.SlowCalls != uint64(tt.wantSlow) {
 					t.Fatalf("WindowSlowCalls %d, lifetime SlowCalls %d; want %d", m.WindowSlowCalls, m.SlowCalls, tt.wantSlow)
 				}
-				confRun(t, c, "S") // a fast success: 1 or 0 slow of 2 calls
-				confWantState(t, c, tt.want)
+				runOutcomes(t, c, "S") // a fast success: 1 or 0 slow of 2 calls
+				requireState(t, c, tt.want)
 				if tt.want != Open {
 					return
 				}
-				e := confOneChange(t, confDrain(sub))
+				e := oneStateChange(t, drain(sub))
 				if e.Reason != ReasonSlowCallRate || e.Rate != 0.5 {
 					t.Errorf("trip event %v: reason %v rate %v, want slow-call-rate 0.5", e, e.Reason, e.Rate)
 				}
@@ -366,12 +210,12 @@ func TestConformanceSlowFailureCountsInBothRates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confWith(func(c *Config) {
+				c, mk := newMocked(t, im, testConfig(func(c *Config) {
 					c.ConsecutiveFailures, c.MinimumCalls = 0, 2
 					c.FailureRate, c.SlowCallDuration, c.SlowCallRate = tt.failureRate, time.Second, tt.slowRate
 				}))
-				sub := confSubscribe(t, c)
-				p := confAcquire(t, c)
+				sub := subscribeAll(t, c)
+				p := mustAcquire(t, c)
 				mk.Add(2 * time.Second)
 				p.Failure()
 				settle(c)
@@ -383,9 +227,9 @@ func TestConformanceSlowFailureCountsInBothRates(t *testing.T) {
 				if m.Failures != 1 || m.SlowCalls != 1 {
 					t.Fatalf("lifetime %d failures, %d slow; want 1, 1", m.Failures, m.SlowCalls)
 				}
-				confRun(t, c, "S")
-				confWantState(t, c, Open)
-				if e := confOneChange(t, confDrain(sub)); e.Reason != tt.reason || e.Rate != 0.5 {
+				runOutcomes(t, c, "S")
+				requireState(t, c, Open)
+				if e := oneStateChange(t, drain(sub)); e.Reason != tt.reason || e.Rate != 0.5 {
 					t.Errorf("trip event %v: reason %v rate %v, want %v 0.5", e, e.Reason, e.Rate, tt.reason)
 				}
 			})
@@ -397,11 +241,11 @@ func TestConformanceSlowFailureCountsInBothRates(t *testing.T) {
 
 func TestConformanceOpenRejects(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confConfig())
+		c, mk := newMocked(t, im, testConfig())
 		advance(c, mk, time.Minute) // trip well after the breaker was made
 		tripAt := mk.Now()
-		confTrip(t, c)
-		want := tripAt.Add(confOpenTimeout)
+		tripWithFailures(t, c)
+		want := tripAt.Add(testOpenTimeout)
 		for i := 0; i < 3; i++ {
 			p, err := c.Acquire(context.Background())
 			if !errors.Is(err, ErrOpen) {
@@ -433,14 +277,14 @@ func TestConformanceOpenToHalfOpenAtDeadline(t *testing.T) {
 	for _, offset := range []time.Duration{0, time.Hour} {
 		t.Run(fmt.Sprintf("tripped at +%v", offset), func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confConfig())
+				c, mk := newMocked(t, im, testConfig())
 				advance(c, mk, offset)
-				confTrip(t, c)
-				deadline := mk.Now().Add(confOpenTimeout)
-				sub := confSubscribe(t, c)
+				tripWithFailures(t, c)
+				deadline := mk.Now().Add(testOpenTimeout)
+				sub := subscribeAll(t, c)
 
-				advance(c, mk, confOpenTimeout-time.Nanosecond)
-				confWantState(t, c, Open)
+				advance(c, mk, testOpenTimeout-time.Nanosecond)
+				requireState(t, c, Open)
 				if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrOpen) {
 					t.Fatalf("Acquire 1ns before the deadline: %v, want ErrOpen", err)
 				}
@@ -454,7 +298,7 @@ func TestConformanceOpenToHalfOpenAtDeadline(t *testing.T) {
 					t.Errorf("Metrics %v Since %v OpenUntil %v, want half-open since %v, zero OpenUntil",
 						m.State, m.Since, m.OpenUntil, deadline)
 				}
-				e := confOneChange(t, confDrain(sub))
+				e := oneStateChange(t, drain(sub))
 				if e.From != Open || e.To != HalfOpen || e.Reason != ReasonOpenTimeout || !e.Time.Equal(deadline) {
 					t.Errorf("event %v at %v, want open → half-open (open-timeout) at %v", e, e.Time, deadline)
 				}
@@ -474,37 +318,37 @@ func TestConformanceDeadlineFromTransitionTime(t *testing.T) {
 	}{
 		{"trip from Closed after the clock moved", 0, func(t *testing.T, c Circuit, mk *clock.Mock) {
 			advance(c, mk, 5*time.Minute)
-			confTrip(t, c)
+			tripWithFailures(t, c)
 		}},
 		{"probe failure a while into HalfOpen", 0, func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confHalfOpen(t, c, mk, confOpenTimeout)
-			p := confAcquire(t, c)
+			toHalfOpen(t, c, mk, testOpenTimeout)
+			p := mustAcquire(t, c)
 			mk.Add(3 * time.Second)
 			p.Failure()
-			confWantState(t, c, Open)
+			requireState(t, c, Open)
 		}},
 		{"probe failure a while into HalfOpen with MaxWait", time.Minute, func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confHalfOpen(t, c, mk, confOpenTimeout)
-			p := confAcquire(t, c)
+			toHalfOpen(t, c, mk, testOpenTimeout)
+			p := mustAcquire(t, c)
 			mk.Add(3 * time.Second)
 			p.Failure()
-			confWantState(t, c, Open)
+			requireState(t, c, Open)
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confWith(func(c *Config) { c.HalfOpen.MaxWait = tt.maxWait }))
+				c, mk := newMocked(t, im, testConfig(func(c *Config) { c.HalfOpen.MaxWait = tt.maxWait }))
 				tt.reach(t, c, mk)
 				at := mk.Now()
 				m := c.Metrics()
-				if !m.Since.Equal(at) || !m.OpenUntil.Equal(at.Add(confOpenTimeout)) {
+				if !m.Since.Equal(at) || !m.OpenUntil.Equal(at.Add(testOpenTimeout)) {
 					t.Errorf("opened at %v: Since %v OpenUntil %v, want %v, %v",
-						at, m.Since, m.OpenUntil, at, at.Add(confOpenTimeout))
+						at, m.Since, m.OpenUntil, at, at.Add(testOpenTimeout))
 				}
 				// And it stays open for the whole OpenTimeout.
-				advance(c, mk, confOpenTimeout/2)
-				confWantState(t, c, Open)
+				advance(c, mk, testOpenTimeout/2)
+				requireState(t, c, Open)
 			})
 		})
 	}
@@ -512,13 +356,13 @@ func TestConformanceDeadlineFromTransitionTime(t *testing.T) {
 
 func TestConformanceBackoff(t *testing.T) {
 	const ot = time.Second
-	cfg := confWith(func(c *Config) {
+	cfg := testConfig(func(c *Config) {
 		c.OpenTimeout, c.BackoffMultiplier, c.MaxOpenTimeout = ot, 2, 5*time.Second
 	})
 	// checkOpenFor asserts that c is Open for exactly d from now.
 	checkOpenFor := func(t *testing.T, c Circuit, mk *clock.Mock, d time.Duration) {
 		t.Helper()
-		confWantState(t, c, Open)
+		requireState(t, c, Open)
 		m := c.Metrics()
 		if got := m.OpenUntil.Sub(m.Since); got != d || !m.Since.Equal(mk.Now()) {
 			t.Fatalf("open for %v since %v, want %v since %v", got, m.Since, d, mk.Now())
@@ -529,18 +373,18 @@ func TestConformanceBackoff(t *testing.T) {
 			t.Fatalf("Acquire: %v, want an OpenError until %v", err, mk.Now().Add(d))
 		}
 		advance(c, mk, d-time.Nanosecond)
-		confWantState(t, c, Open)
+		requireState(t, c, Open)
 		advance(c, mk, time.Nanosecond)
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 	}
 	failProbe := func(t *testing.T, c Circuit) {
 		t.Helper()
-		confRun(t, c, "F")
+		runOutcomes(t, c, "F")
 	}
 	forEachImpl(t, func(t *testing.T, im impl) {
 		t.Run("grows and caps", func(t *testing.T) {
 			c, mk := newMocked(t, im, cfg)
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			for _, d := range []time.Duration{ot, 2 * ot, 4 * ot, 5 * ot, 5 * ot} {
 				checkOpenFor(t, c, mk, d)
 				failProbe(t, c)
@@ -548,24 +392,24 @@ func TestConformanceBackoff(t *testing.T) {
 		})
 		t.Run("a trip from Closed resets it", func(t *testing.T) {
 			c, mk := newMocked(t, im, cfg)
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			checkOpenFor(t, c, mk, ot)
 			failProbe(t, c)
 			checkOpenFor(t, c, mk, 2*ot)
-			confRun(t, c, "S") // the probe closes it
-			confWantState(t, c, Closed)
-			confTrip(t, c)
+			runOutcomes(t, c, "S") // the probe closes it
+			requireState(t, c, Closed)
+			tripWithFailures(t, c)
 			checkOpenFor(t, c, mk, ot)
 		})
 		t.Run("Reset resets it", func(t *testing.T) {
 			c, mk := newMocked(t, im, cfg)
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			checkOpenFor(t, c, mk, ot)
 			failProbe(t, c)
 			checkOpenFor(t, c, mk, 2*ot)
 			failProbe(t, c)
 			c.Reset()
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			checkOpenFor(t, c, mk, ot)
 		})
 	})
@@ -575,11 +419,11 @@ func TestConformanceBackoff(t *testing.T) {
 
 func TestConformanceHalfOpenMaxProbes(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confWith(func(c *Config) {
+		c, mk := newMocked(t, im, testConfig(func(c *Config) {
 			c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 2, 3
 		}))
-		confHalfOpen(t, c, mk, confOpenTimeout)
-		p1, p2 := confAcquire(t, c), confAcquire(t, c)
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		p1, p2 := mustAcquire(t, c), mustAcquire(t, c)
 		for i := 0; i < 2; i++ {
 			p, err := c.Acquire(context.Background())
 			if !errors.Is(err, ErrTooManyProbes) || errors.Is(err, ErrOpen) {
@@ -597,10 +441,10 @@ func TestConformanceHalfOpenMaxProbes(t *testing.T) {
 		if m := c.Metrics(); m.HalfOpenInFlight != 1 {
 			t.Fatalf("after one probe reported: %d in flight, want 1", m.HalfOpenInFlight)
 		}
-		p3 := confAcquire(t, c) // the freed slot
+		p3 := mustAcquire(t, c) // the freed slot
 		p2.Success()
 		p3.Success()
-		confWantState(t, c, Closed)
+		requireState(t, c, Closed)
 	})
 }
 
@@ -621,21 +465,21 @@ func TestConformanceHalfOpenStrict(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confWith(func(c *Config) {
+				c, mk := newMocked(t, im, testConfig(func(c *Config) {
 					c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 3, 3
 				}))
-				confHalfOpen(t, c, mk, confOpenTimeout)
-				sub := confSubscribe(t, c)
-				confRun(t, c, tt.seq)
-				confWantState(t, c, tt.want)
-				ch := confChanges(confDrain(sub))
+				toHalfOpen(t, c, mk, testOpenTimeout)
+				sub := subscribeAll(t, c)
+				runOutcomes(t, c, tt.seq)
+				requireState(t, c, tt.want)
+				ch := stateChanges(drain(sub))
 				if tt.want == HalfOpen {
 					if len(ch) != 0 {
-						t.Fatalf("unexpected transitions:%s", confFormat(ch))
+						t.Fatalf("unexpected transitions:%s", formatEvents(ch))
 					}
 					return
 				}
-				e := confOneChange(t, ch)
+				e := oneStateChange(t, ch)
 				if e.From != HalfOpen || e.To != tt.want || e.Reason != tt.reason {
 					t.Errorf("event %v, want half-open → %v (%v)", e, tt.want, tt.reason)
 				}
@@ -669,21 +513,21 @@ func TestConformanceHalfOpenByRate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.seq, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confWith(func(c *Config) {
+				c, mk := newMocked(t, im, testConfig(func(c *Config) {
 					c.HalfOpen = HalfOpenPolicy{MaxProbes: 4, Mode: ByRate, MinimumProbes: 4, SuccessRate: 0.5}
 				}))
-				confHalfOpen(t, c, mk, confOpenTimeout)
-				sub := confSubscribe(t, c)
-				confRun(t, c, tt.seq)
-				confWantState(t, c, tt.want)
-				ch := confChanges(confDrain(sub))
+				toHalfOpen(t, c, mk, testOpenTimeout)
+				sub := subscribeAll(t, c)
+				runOutcomes(t, c, tt.seq)
+				requireState(t, c, tt.want)
+				ch := stateChanges(drain(sub))
 				if tt.want == HalfOpen {
 					if len(ch) != 0 {
-						t.Fatalf("unexpected transitions:%s", confFormat(ch))
+						t.Fatalf("unexpected transitions:%s", formatEvents(ch))
 					}
 					return
 				}
-				if e := confOneChange(t, ch); e.Reason != tt.reason || e.Rate != tt.rate {
+				if e := oneStateChange(t, ch); e.Reason != tt.reason || e.Rate != tt.rate {
 					t.Errorf("event %v: reason %v rate %v, want %v %v", e, e.Reason, e.Rate, tt.reason, tt.rate)
 				}
 			})
@@ -693,9 +537,9 @@ func TestConformanceHalfOpenByRate(t *testing.T) {
 
 func TestConformanceHalfOpenIgnoreFreesSlot(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confConfig())
-		confHalfOpen(t, c, mk, confOpenTimeout)
-		p := confAcquire(t, c)
+		c, mk := newMocked(t, im, testConfig())
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		p := mustAcquire(t, c)
 		if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrTooManyProbes) {
 			t.Fatalf("second probe: %v, want ErrTooManyProbes", err)
 		}
@@ -704,8 +548,8 @@ func TestConformanceHalfOpenIgnoreFreesSlot(t *testing.T) {
 		if m := c.Metrics(); m.State != HalfOpen || m.HalfOpenInFlight != 0 || m.Ignored != 1 {
 			t.Fatalf("after Ignore: %v, %d in flight, %d ignored; want half-open, 0, 1", m.State, m.HalfOpenInFlight, m.Ignored)
 		}
-		confRun(t, c, "S")
-		confWantState(t, c, Closed)
+		runOutcomes(t, c, "S")
+		requireState(t, c, Closed)
 	})
 }
 
@@ -721,15 +565,15 @@ func TestConformanceHalfOpenProbeCountsOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confWith(func(c *Config) {
+				c, mk := newMocked(t, im, testConfig(func(c *Config) {
 					c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 2, 2
 				}))
-				confHalfOpen(t, c, mk, confOpenTimeout)
-				p1 := confAcquire(t, c)
-				p2 := confAcquire(t, c) // in flight throughout
+				toHalfOpen(t, c, mk, testOpenTimeout)
+				p1 := mustAcquire(t, c)
+				p2 := mustAcquire(t, c) // in flight throughout
 				p1.Success()
-				confReport(t, p1, tt.second)
-				confWantState(t, c, HalfOpen)
+				reportOutcome(t, p1, tt.second)
+				requireState(t, c, HalfOpen)
 				if m := c.Metrics(); m.HalfOpenInFlight != 1 {
 					t.Fatalf("%d probes in flight, want 1 (p2): a second report freed another slot", m.HalfOpenInFlight)
 				}
@@ -737,7 +581,7 @@ func TestConformanceHalfOpenProbeCountsOnce(t *testing.T) {
 					t.Fatalf("Acquire with one slot free: %v", err)
 				}
 				p2.Success() // the second success in a row
-				confWantState(t, c, Closed)
+				requireState(t, c, Closed)
 			})
 		})
 	}
@@ -746,37 +590,37 @@ func TestConformanceHalfOpenProbeCountsOnce(t *testing.T) {
 func TestConformanceHalfOpenMaxWait(t *testing.T) {
 	const maxWait = 5 * time.Second
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confWith(func(c *Config) { c.HalfOpen.MaxWait = maxWait }))
-		confHalfOpen(t, c, mk, confOpenTimeout)
-		sub := confSubscribe(t, c)
-		lost := confAcquire(t, c) // never reported in time
+		c, mk := newMocked(t, im, testConfig(func(c *Config) { c.HalfOpen.MaxWait = maxWait }))
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		sub := subscribeAll(t, c)
+		lost := mustAcquire(t, c) // never reported in time
 		if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrTooManyProbes) {
 			t.Fatalf("second probe: %v, want ErrTooManyProbes", err)
 		}
 		advance(c, mk, maxWait-time.Nanosecond)
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 		at := mk.Now().Add(time.Nanosecond)
 		mk.Add(time.Nanosecond)
 		eventually(t, "re-open after MaxWait", func() bool { return c.State() == Open })
 		settle(c)
-		e := confOneChange(t, confDrain(sub))
+		e := oneStateChange(t, drain(sub))
 		if e.From != HalfOpen || e.To != Open || e.Reason != ReasonHalfOpenTimeout || !e.Time.Equal(at) {
 			t.Errorf("event %v at %v, want half-open → open (half-open-timeout) at %v", e, e.Time, at)
 		}
-		if m := c.Metrics(); !m.OpenUntil.Equal(at.Add(confOpenTimeout)) || m.HalfOpenInFlight != 0 {
-			t.Errorf("OpenUntil %v, %d in flight; want %v, 0", m.OpenUntil, m.HalfOpenInFlight, at.Add(confOpenTimeout))
+		if m := c.Metrics(); !m.OpenUntil.Equal(at.Add(testOpenTimeout)) || m.HalfOpenInFlight != 0 {
+			t.Errorf("OpenUntil %v, %d in flight; want %v, 0", m.OpenUntil, m.HalfOpenInFlight, at.Add(testOpenTimeout))
 		}
-		advance(c, mk, confOpenTimeout)
-		confWantState(t, c, HalfOpen)
+		advance(c, mk, testOpenTimeout)
+		requireState(t, c, HalfOpen)
 		// The slot of the lost probe was reclaimed.
-		p := confAcquire(t, c)
+		p := mustAcquire(t, c)
 		lost.Success() // stale: must not close the breaker
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 		if m := c.Metrics(); m.HalfOpenInFlight != 1 {
 			t.Errorf("%d in flight, want 1", m.HalfOpenInFlight)
 		}
 		p.Success()
-		confWantState(t, c, Closed)
+		requireState(t, c, Closed)
 	})
 }
 
@@ -784,8 +628,8 @@ func TestConformanceHalfOpenMaxWait(t *testing.T) {
 
 func TestConformanceForceOpen(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confConfig())
-		sub := confSubscribe(t, c)
+		c, mk := newMocked(t, im, testConfig())
+		sub := subscribeAll(t, c)
 		c.ForceOpen()
 		if got := c.State(); got != ForcedOpen { // synchronous: no settle
 			t.Fatalf("State() right after ForceOpen = %v", got)
@@ -807,10 +651,10 @@ func TestConformanceForceOpen(t *testing.T) {
 		if got := c.State(); got != Closed {
 			t.Fatalf("State() right after Reset = %v", got)
 		}
-		confRun(t, c, "S")
+		runOutcomes(t, c, "S")
 		settle(c)
 		var got []string
-		for _, e := range confChanges(confDrain(sub)) {
+		for _, e := range stateChanges(drain(sub)) {
 			got = append(got, fmt.Sprintf("%v→%v %v", e.From, e.To, e.Reason))
 		}
 		if want := "closed→forced-open manual,forced-open→closed manual"; strings.Join(got, ",") != want {
@@ -821,18 +665,18 @@ func TestConformanceForceOpen(t *testing.T) {
 
 func TestConformanceDisable(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confWith(func(c *Config) {
+		c, mk := newMocked(t, im, testConfig(func(c *Config) {
 			c.FailureRate, c.MinimumCalls = 0.1, 1
 		}))
-		confRun(t, c, "F") // a failure rate of 1
-		confWantState(t, c, Open)
+		runOutcomes(t, c, "F") // a failure rate of 1
+		requireState(t, c, Open)
 		c.Disable()
 		if got := c.State(); got != Disabled { // synchronous
 			t.Fatalf("State() right after Disable = %v", got)
 		}
-		confRun(t, c, strings.Repeat("F", 25)+"SI")
+		runOutcomes(t, c, strings.Repeat("F", 25)+"SI")
 		advance(c, mk, time.Hour)
-		confWantState(t, c, Disabled)
+		requireState(t, c, Disabled)
 		m := c.Metrics()
 		if m.Failures != 1+25 || m.Successes != 1 || m.Ignored != 1 || m.Trips != 1 {
 			t.Errorf("lifetime %d failures %d successes %d ignored %d trips; want 26, 1, 1, 1",
@@ -848,32 +692,32 @@ func TestConformanceDisable(t *testing.T) {
 	})
 }
 
-// confReach puts a breaker of confWith(backoff) into a state, with
+// confReach puts a breaker of testConfig(backoff) into a state, with
 // something in its window, probes in flight or backoff attempts to clear.
 var confReach = []struct {
 	state State
 	reach func(t *testing.T, c Circuit, mk *clock.Mock)
 }{
-	{Closed, func(t *testing.T, c Circuit, mk *clock.Mock) { confRun(t, c, "SFF") }},
+	{Closed, func(t *testing.T, c Circuit, mk *clock.Mock) { runOutcomes(t, c, "SFF") }},
 	{Open, func(t *testing.T, c Circuit, mk *clock.Mock) {
-		confHalfOpen(t, c, mk, confOpenTimeout)
-		confRun(t, c, "F") // a failed probe: attempt 1
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		runOutcomes(t, c, "F") // a failed probe: attempt 1
 	}},
 	{HalfOpen, func(t *testing.T, c Circuit, mk *clock.Mock) {
-		confHalfOpen(t, c, mk, confOpenTimeout)
-		confRun(t, c, "F")
-		advance(c, mk, 2*confOpenTimeout)
-		confWantState(t, c, HalfOpen)
-		confAcquire(t, c) // a probe in flight
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		runOutcomes(t, c, "F")
+		advance(c, mk, 2*testOpenTimeout)
+		requireState(t, c, HalfOpen)
+		mustAcquire(t, c) // a probe in flight
 	}},
-	{ForcedOpen, func(t *testing.T, c Circuit, mk *clock.Mock) { confTrip(t, c); c.ForceOpen() }},
-	{Disabled, func(t *testing.T, c Circuit, mk *clock.Mock) { c.Disable(); confRun(t, c, "SFF") }},
+	{ForcedOpen, func(t *testing.T, c Circuit, mk *clock.Mock) { tripWithFailures(t, c); c.ForceOpen() }},
+	{Disabled, func(t *testing.T, c Circuit, mk *clock.Mock) { c.Disable(); runOutcomes(t, c, "SFF") }},
 }
 
 func confBackoffConfig() Config {
-	return confWith(func(c *Config) {
-		c.BackoffMultiplier, c.MaxOpenTimeout = 2, 10*confOpenTimeout
-		c.HalfOpen.MaxWait = 3 * confOpenTimeout
+	return testConfig(func(c *Config) {
+		c.BackoffMultiplier, c.MaxOpenTimeout = 2, 10*testOpenTimeout
+		c.HalfOpen.MaxWait = 3 * testOpenTimeout
 	})
 }
 
@@ -883,8 +727,8 @@ func TestConformanceResetFromEveryState(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, confBackoffConfig())
 				r.reach(t, c, mk)
-				confWantState(t, c, r.state)
-				sub := confSubscribe(t, c)
+				requireState(t, c, r.state)
+				sub := subscribeAll(t, c)
 				at := mk.Now()
 				c.Reset()
 				if got := c.State(); got != Closed { // synchronous: no settle
@@ -895,17 +739,17 @@ func TestConformanceResetFromEveryState(t *testing.T) {
 					m.HalfOpenInFlight != 0 || !m.OpenUntil.IsZero() || !m.Since.Equal(at) {
 					t.Errorf("after Reset: %+v; want an empty window since %v", m, at)
 				}
-				e := confOneChange(t, confDrain(sub))
+				e := oneStateChange(t, drain(sub))
 				if e.From != r.state || e.To != Closed || e.Reason != ReasonManual {
 					t.Errorf("event %v, want %v → closed (manual)", e, r.state)
 				}
 				// The failures in a row were cleared, and so was the backoff.
-				confRun(t, c, "FF")
-				confWantState(t, c, Closed)
-				confRun(t, c, "F")
-				confWantState(t, c, Open)
-				if m := c.Metrics(); m.OpenUntil.Sub(m.Since) != confOpenTimeout {
-					t.Errorf("first trip after Reset open for %v, want %v", m.OpenUntil.Sub(m.Since), confOpenTimeout)
+				runOutcomes(t, c, "FF")
+				requireState(t, c, Closed)
+				runOutcomes(t, c, "F")
+				requireState(t, c, Open)
+				if m := c.Metrics(); m.OpenUntil.Sub(m.Since) != testOpenTimeout {
+					t.Errorf("first trip after Reset open for %v, want %v", m.OpenUntil.Sub(m.Since), testOpenTimeout)
 				}
 			})
 		})
@@ -928,7 +772,7 @@ func TestConformanceManualTransitionsAreSynchronous(t *testing.T) {
 				forEachImpl(t, func(t *testing.T, im impl) {
 					c, mk := newMocked(t, im, confBackoffConfig())
 					r.reach(t, c, mk)
-					confWantState(t, c, r.state)
+					requireState(t, c, r.state)
 					op.do(c)
 					if got := c.State(); got != op.want { // no settle
 						t.Fatalf("State() right after %s = %v, want %v", op.name, got, op.want)
@@ -959,11 +803,11 @@ func TestConformanceStaleTimers(t *testing.T) {
 		arm   func(t *testing.T, c Circuit, mk *clock.Mock)
 		after time.Duration // past the armed deadline
 	}{
-		{"open deadline", func(t *testing.T, c Circuit, mk *clock.Mock) { confTrip(t, c) }, 2 * confOpenTimeout},
+		{"open deadline", func(t *testing.T, c Circuit, mk *clock.Mock) { tripWithFailures(t, c) }, 2 * testOpenTimeout},
 		{"half-open MaxWait", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confHalfOpen(t, c, mk, confOpenTimeout)
-			confAcquire(t, c)
-		}, 4 * confOpenTimeout},
+			toHalfOpen(t, c, mk, testOpenTimeout)
+			mustAcquire(t, c)
+		}, 4 * testOpenTimeout},
 	}
 	for _, tm := range timers {
 		for _, op := range ops {
@@ -972,15 +816,15 @@ func TestConformanceStaleTimers(t *testing.T) {
 					c, mk := newMocked(t, im, confBackoffConfig())
 					tm.arm(t, c, mk)
 					op.do(c)
-					sub := confSubscribe(t, c)
+					sub := subscribeAll(t, c)
 					for _, step := range []time.Duration{tm.after / 2, tm.after / 2, tm.after} {
 						advance(c, mk, step)
 						if got := c.State(); got != op.want {
 							t.Fatalf("after %s and %v: State() = %v, want %v", op.name, step, got, op.want)
 						}
 					}
-					if ch := confChanges(confDrain(sub)); len(ch) != 0 {
-						t.Errorf("transitions after %s:%s", op.name, confFormat(ch))
+					if ch := stateChanges(drain(sub)); len(ch) != 0 {
+						t.Errorf("transitions after %s:%s", op.name, formatEvents(ch))
 					}
 				})
 			})
@@ -988,15 +832,15 @@ func TestConformanceStaleTimers(t *testing.T) {
 	}
 	t.Run("re-tripped after Reset", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
-			c, mk := newMocked(t, im, confConfig())
-			confTrip(t, c) // deadline 10s
-			advance(c, mk, confOpenTimeout/2)
+			c, mk := newMocked(t, im, testConfig())
+			tripWithFailures(t, c) // deadline 10s
+			advance(c, mk, testOpenTimeout/2)
 			c.Reset()
-			confTrip(t, c) // deadline 15s
-			advance(c, mk, confOpenTimeout/2)
-			confWantState(t, c, Open) // the 10s timer must not half-open it
-			advance(c, mk, confOpenTimeout/2)
-			confWantState(t, c, HalfOpen)
+			tripWithFailures(t, c) // deadline 15s
+			advance(c, mk, testOpenTimeout/2)
+			requireState(t, c, Open) // the 10s timer must not half-open it
+			advance(c, mk, testOpenTimeout/2)
+			requireState(t, c, HalfOpen)
 		})
 	})
 }
@@ -1006,12 +850,12 @@ func TestConformanceStaleTimers(t *testing.T) {
 func TestConformanceStalePermits(t *testing.T) {
 	t.Run("closed permit after Reset", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
-			c, _ := newMocked(t, im, confConfig())
-			old := confAcquire(t, c)
+			c, _ := newMocked(t, im, testConfig())
+			old := mustAcquire(t, c)
 			c.Reset()
-			confRun(t, c, "FF")
+			runOutcomes(t, c, "FF")
 			old.Failure() // would be the third failure in a row
-			confWantState(t, c, Closed)
+			requireState(t, c, Closed)
 			m := c.Metrics()
 			if m.Failures != 3 || m.WindowCalls != 2 || m.WindowFailures != 2 || m.ConsecutiveFailures != 2 {
 				t.Errorf("lifetime %d failures, window %d calls %d failures %d in a row; want 3, 2, 2, 2",
@@ -1022,12 +866,12 @@ func TestConformanceStalePermits(t *testing.T) {
 	for _, o := range []rune{'S', 'F'} {
 		t.Run("closed permit reported in HalfOpen/"+string(o), func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confConfig())
-				old := confAcquire(t, c)
-				confHalfOpen(t, c, mk, confOpenTimeout)
-				probe := confAcquire(t, c)
-				confReport(t, old, o) // must neither close nor reopen
-				confWantState(t, c, HalfOpen)
+				c, mk := newMocked(t, im, testConfig())
+				old := mustAcquire(t, c)
+				toHalfOpen(t, c, mk, testOpenTimeout)
+				probe := mustAcquire(t, c)
+				reportOutcome(t, old, o) // must neither close nor reopen
+				requireState(t, c, HalfOpen)
 				m := c.Metrics()
 				if m.HalfOpenInFlight != 1 {
 					t.Errorf("%d probes in flight, want 1", m.HalfOpenInFlight)
@@ -1036,20 +880,20 @@ func TestConformanceStalePermits(t *testing.T) {
 					t.Errorf("lifetime successes+failures = %d, want 4 (the stale report counts)", got)
 				}
 				probe.Success()
-				confWantState(t, c, Closed)
+				requireState(t, c, Closed)
 			})
 		})
 	}
 	t.Run("probe permit after Reset", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
-			c, mk := newMocked(t, im, confWith(func(c *Config) { c.ConsecutiveFailures = 1 }))
-			confRun(t, c, "F")
-			advance(c, mk, confOpenTimeout)
-			confWantState(t, c, HalfOpen)
-			probe := confAcquire(t, c)
+			c, mk := newMocked(t, im, testConfig(func(c *Config) { c.ConsecutiveFailures = 1 }))
+			runOutcomes(t, c, "F")
+			advance(c, mk, testOpenTimeout)
+			requireState(t, c, HalfOpen)
+			probe := mustAcquire(t, c)
 			c.Reset()
 			probe.Failure() // one failure trips this config, if it counted
-			confWantState(t, c, Closed)
+			requireState(t, c, Closed)
 			if m := c.Metrics(); m.Failures != 2 || m.WindowCalls != 0 || m.ConsecutiveFailures != 0 {
 				t.Errorf("lifetime %d failures, window %d calls, %d in a row; want 2, 0, 0",
 					m.Failures, m.WindowCalls, m.ConsecutiveFailures)
@@ -1060,7 +904,7 @@ func TestConformanceStalePermits(t *testing.T) {
 
 func TestConformanceZeroPermit(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confWith(func(c *Config) { c.ConsecutiveFailures = 1 }))
+		c, mk := newMocked(t, im, testConfig(func(c *Config) { c.ConsecutiveFailures = 1 }))
 		report := func(p Permit) {
 			p.Failure()
 			p.Success()
@@ -1070,30 +914,30 @@ func TestConformanceZeroPermit(t *testing.T) {
 			p.Done(context.Canceled)
 		}
 		report(Permit{}) // in Closed: a failure here would trip
-		confWantState(t, c, Closed)
+		requireState(t, c, Closed)
 		if m := c.Metrics(); m.Successes+m.Failures+m.Ignored != 0 || m.WindowCalls != 0 {
 			t.Fatalf("the zero Permit was counted: %+v", m)
 		}
-		confRun(t, c, "F")
+		runOutcomes(t, c, "F")
 		p, err := c.Acquire(context.Background())
 		if err == nil {
 			t.Fatal("Acquire in Open succeeded")
 		}
 		report(p) // the Permit returned beside the rejection
-		advance(c, mk, confOpenTimeout)
-		confWantState(t, c, HalfOpen)
-		probe := confAcquire(t, c)
+		advance(c, mk, testOpenTimeout)
+		requireState(t, c, HalfOpen)
+		probe := mustAcquire(t, c)
 		_, err = c.Acquire(context.Background())
 		if !errors.Is(err, ErrTooManyProbes) {
 			t.Fatalf("second probe: %v", err)
 		}
 		report(Permit{})
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 		if m := c.Metrics(); m.HalfOpenInFlight != 1 || m.Successes+m.Failures+m.Ignored != 1 {
 			t.Fatalf("zero permits decided or counted in HalfOpen: %+v", m)
 		}
 		probe.Success()
-		confWantState(t, c, Closed)
+		requireState(t, c, Closed)
 	})
 }
 
@@ -1123,8 +967,8 @@ func TestConformanceDone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, _ := newMocked(t, im, confWith(func(c *Config) { c.IsFailure = tt.isFailure }))
-				confAcquire(t, c).Done(tt.err)
+				c, _ := newMocked(t, im, testConfig(func(c *Config) { c.IsFailure = tt.isFailure }))
+				mustAcquire(t, c).Done(tt.err)
 				settle(c)
 				m := c.Metrics()
 				var got rune
@@ -1151,8 +995,8 @@ func TestConformanceDone(t *testing.T) {
 func TestConformanceMetrics(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		t.Run("lifetime counters add up", func(t *testing.T) {
-			c, _ := newMocked(t, im, confWith(func(c *Config) { c.ConsecutiveFailures = 10 }))
-			confRun(t, c, "SSFIFSIS")
+			c, _ := newMocked(t, im, testConfig(func(c *Config) { c.ConsecutiveFailures = 10 }))
+			runOutcomes(t, c, "SSFIFSIS")
 			m := c.Metrics()
 			if m.Name != "test" || m.Successes != 4 || m.Failures != 2 || m.Ignored != 2 {
 				t.Errorf("%q: %d successes %d failures %d ignored; want test, 4, 2, 2", m.Name, m.Successes, m.Failures, m.Ignored)
@@ -1165,24 +1009,24 @@ func TestConformanceMetrics(t *testing.T) {
 			}
 		})
 		t.Run("FailureRate is -1 below MinimumCalls", func(t *testing.T) {
-			c, _ := newMocked(t, im, confWith(func(c *Config) {
+			c, _ := newMocked(t, im, testConfig(func(c *Config) {
 				c.ConsecutiveFailures, c.FailureRate, c.MinimumCalls = 0, 0.9, 5
 			}))
 			for i, want := range []float64{-1, -1, -1, -1, 0.2, 1.0 / 6} {
-				confRun(t, c, []string{"F", "S", "S", "S", "S", "S"}[i])
+				runOutcomes(t, c, []string{"F", "S", "S", "S", "S", "S"}[i])
 				if m := c.Metrics(); m.FailureRate != want || (want == -1) != (m.SlowCallRate == -1) {
 					t.Errorf("after %d calls: FailureRate %v SlowCallRate %v, want %v", i+1, m.FailureRate, m.SlowCallRate, want)
 				}
 			}
 		})
 		t.Run("Rejected counts every rejection", func(t *testing.T) {
-			c, mk := newMocked(t, im, confConfig())
-			confTrip(t, c)
+			c, mk := newMocked(t, im, testConfig())
+			tripWithFailures(t, c)
 			for i := 0; i < 3; i++ {
 				c.Acquire(context.Background())
 			}
-			advance(c, mk, confOpenTimeout)
-			confAcquire(t, c)
+			advance(c, mk, testOpenTimeout)
+			mustAcquire(t, c)
 			c.Acquire(context.Background()) // too many probes
 			c.ForceOpen()
 			c.Acquire(context.Background())
@@ -1191,7 +1035,7 @@ func TestConformanceMetrics(t *testing.T) {
 			}
 		})
 		t.Run("Trips, Transitions, Since and HalfOpenInFlight", func(t *testing.T) {
-			c, mk := newMocked(t, im, confWith(func(c *Config) { c.HalfOpen.MaxProbes = 2 }))
+			c, mk := newMocked(t, im, testConfig(func(c *Config) { c.HalfOpen.MaxProbes = 2 }))
 			if m := c.Metrics(); !m.Since.Equal(time.Unix(0, 0)) || m.State != Closed {
 				t.Errorf("new breaker: %v since %v, want closed since the clock's start", m.State, m.Since)
 			}
@@ -1200,21 +1044,21 @@ func TestConformanceMetrics(t *testing.T) {
 			if m := c.Metrics(); !m.Since.Equal(time.Unix(1, 0)) {
 				t.Errorf("reset at 1s: Since %v", m.Since)
 			}
-			confTrip(t, c) // 2
+			tripWithFailures(t, c) // 2
 			if m := c.Metrics(); !m.Since.Equal(time.Unix(1, 0)) {
 				t.Errorf("tripped at 1s: Since %v", m.Since)
 			}
-			advance(c, mk, confOpenTimeout) // 3
-			p1, p2 := confAcquire(t, c), confAcquire(t, c)
+			advance(c, mk, testOpenTimeout) // 3
+			p1, p2 := mustAcquire(t, c), mustAcquire(t, c)
 			if m := c.Metrics(); m.HalfOpenInFlight != 2 || !m.Since.Equal(time.Unix(11, 0)) {
 				t.Errorf("HalfOpenInFlight %d Since %v; want 2, 11s", m.HalfOpenInFlight, m.Since)
 			}
 			p1.Failure()                    // 4: reopen
 			p2.Success()                    // stale
 			settle(c)                       // the reopen lands before the clock moves
-			advance(c, mk, confOpenTimeout) // 5
-			confRun(t, c, "S")              // 6: close
-			confWantState(t, c, Closed)
+			advance(c, mk, testOpenTimeout) // 5
+			runOutcomes(t, c, "S")          // 6: close
+			requireState(t, c, Closed)
 			c.ForceOpen() // 7
 			c.Reset()     // 8
 			m := c.Metrics()
@@ -1238,40 +1082,40 @@ func TestConformanceReadsChangeNothing(t *testing.T) {
 		}
 	}
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confWith(func(c *Config) {
+		c, mk := newMocked(t, im, testConfig(func(c *Config) {
 			c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 2, 2
 		}))
-		sub := confSubscribe(t, c)
-		confRun(t, c, "FF")
-		confDrain(sub)
+		sub := subscribeAll(t, c)
+		runOutcomes(t, c, "FF")
+		drain(sub)
 		read(c)
-		confWantState(t, c, Closed)
-		confRun(t, c, "F")
-		confWantState(t, c, Open)
-		confDrain(sub)
+		requireState(t, c, Closed)
+		runOutcomes(t, c, "F")
+		requireState(t, c, Open)
+		drain(sub)
 
-		advance(c, mk, confOpenTimeout-time.Nanosecond)
+		advance(c, mk, testOpenTimeout-time.Nanosecond)
 		read(c)
-		confWantState(t, c, Open)
+		requireState(t, c, Open)
 		advance(c, mk, time.Nanosecond)
-		confWantState(t, c, HalfOpen)
-		confDrain(sub)
+		requireState(t, c, HalfOpen)
+		drain(sub)
 
 		read(c)
-		if evs := confDrain(sub); len(evs) != 0 {
-			t.Fatalf("reads emitted events:%s", confFormat(evs))
+		if evs := drain(sub); len(evs) != 0 {
+			t.Fatalf("reads emitted events:%s", formatEvents(evs))
 		}
 		if m := c.Metrics(); m.State != HalfOpen || m.HalfOpenInFlight != 0 {
 			t.Fatalf("after reads: %v with %d probes in flight", m.State, m.HalfOpenInFlight)
 		}
-		p1, p2 := confAcquire(t, c), confAcquire(t, c) // both slots still free
+		p1, p2 := mustAcquire(t, c), mustAcquire(t, c) // both slots still free
 		read(c)
-		if evs := confDrain(sub); len(evs) != 0 {
-			t.Fatalf("reads emitted events:%s", confFormat(evs))
+		if evs := drain(sub); len(evs) != 0 {
+			t.Fatalf("reads emitted events:%s", formatEvents(evs))
 		}
 		p1.Success()
 		p2.Success()
-		confWantState(t, c, Closed)
+		requireState(t, c, Closed)
 	})
 }
 
@@ -1279,13 +1123,13 @@ func TestConformanceReadsChangeNothing(t *testing.T) {
 
 func TestConformanceEvents(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confConfig())
-		sub := confSubscribe(t, c)
-		confRun(t, c, "SFF")
-		confRun(t, c, "F")
-		confWantState(t, c, Open)
-		evs := confDrain(sub)
-		e := confOneChange(t, evs)
+		c, mk := newMocked(t, im, testConfig())
+		sub := subscribeAll(t, c)
+		runOutcomes(t, c, "SFF")
+		runOutcomes(t, c, "F")
+		requireState(t, c, Open)
+		evs := drain(sub)
+		e := oneStateChange(t, evs)
 		if e.Breaker != "test" || e.From != Closed || e.To != Open || e.Reason != ReasonConsecutiveFailures ||
 			e.Count != 3 || e.Rate != 0 || !e.Time.Equal(mk.Now()) {
 			t.Errorf("trip event %+v", e)
@@ -1295,24 +1139,24 @@ func TestConformanceEvents(t *testing.T) {
 			kinds[e.Kind]++
 		}
 		if kinds[events.CallSucceeded] != 1 || kinds[events.CallFailed] != 3 {
-			t.Errorf("call events %v, want 1 succeeded, 3 failed:%s", kinds, confFormat(evs))
+			t.Errorf("call events %v, want 1 succeeded, 3 failed:%s", kinds, formatEvents(evs))
 		}
 
 		c.Acquire(context.Background()) // rejected
-		advance(c, mk, confOpenTimeout) // half-open
-		confRun(t, c, "S")              // closed
+		advance(c, mk, testOpenTimeout) // half-open
+		runOutcomes(t, c, "S")          // closed
 		c.ForceOpen()                   // forced-open
 		c.Reset()                       // closed
-		confRun(t, c, "I")              // ignored
+		runOutcomes(t, c, "I")          // ignored
 		settle(c)
-		evs = append(evs, confDrain(sub)...)
+		evs = append(evs, drain(sub)...)
 		for i := 1; i < len(evs); i++ {
 			if evs[i].Seq != evs[i-1].Seq+1 {
-				t.Fatalf("Seq not consecutive at %d:%s", i, confFormat(evs))
+				t.Fatalf("Seq not consecutive at %d:%s", i, formatEvents(evs))
 			}
 		}
 		var trans []string
-		for _, e := range confChanges(evs) {
+		for _, e := range stateChanges(evs) {
 			trans = append(trans, fmt.Sprintf("%v→%v %v", e.From, e.To, e.Reason))
 		}
 		want := []string{
@@ -1328,7 +1172,7 @@ func TestConformanceEvents(t *testing.T) {
 				found = found || e.Kind == k
 			}
 			if !found {
-				t.Errorf("no %v event:%s", k, confFormat(evs))
+				t.Errorf("no %v event:%s", k, formatEvents(evs))
 			}
 		}
 	})
@@ -1336,13 +1180,13 @@ func TestConformanceEvents(t *testing.T) {
 
 func TestConformanceRateEvent(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, _ := newMocked(t, im, confWith(func(c *Config) {
+		c, _ := newMocked(t, im, testConfig(func(c *Config) {
 			c.ConsecutiveFailures, c.FailureRate, c.MinimumCalls = 0, 0.6, 5
 		}))
-		sub := confSubscribe(t, c)
-		confRun(t, c, "SFSFF")
-		confWantState(t, c, Open)
-		if e := confOneChange(t, confDrain(sub)); e.Reason != ReasonFailureRate || e.Rate != 0.6 || e.Count != 0 {
+		sub := subscribeAll(t, c)
+		runOutcomes(t, c, "SFSFF")
+		requireState(t, c, Open)
+		if e := oneStateChange(t, drain(sub)); e.Reason != ReasonFailureRate || e.Rate != 0.6 || e.Count != 0 {
 			t.Errorf("trip event %v: reason %v rate %v count %d, want failure-rate 0.6", e, e.Reason, e.Rate, e.Count)
 		}
 	})
@@ -1356,8 +1200,8 @@ func TestConformanceClose(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, confBackoffConfig())
 				r.reach(t, c, mk)
-				confWantState(t, c, r.state)
-				sub := confSubscribe(t, c)
+				requireState(t, c, r.state)
+				sub := subscribeAll(t, c)
 				if err := c.Close(); err != nil {
 					t.Fatalf("Close: %v", err)
 				}
@@ -1369,7 +1213,7 @@ func TestConformanceClose(t *testing.T) {
 					t.Errorf("Acquire after Close in %v: %v, want ErrStopped", r.state, err)
 				}
 				p.Failure()
-				confNoHang(t, "Metrics, Reset, ForceOpen, Disable and State after Close", func() {
+				within(t, "Metrics, Reset, ForceOpen, Disable and State after Close", func() {
 					c.Metrics()
 					c.Reset()
 					c.ForceOpen()
@@ -1378,7 +1222,7 @@ func TestConformanceClose(t *testing.T) {
 					settle(c)
 					advance(c, mk, time.Hour)
 				})
-				confNoHang(t, "subscription closed by Close", func() {
+				within(t, "subscription closed by Close", func() {
 					for range sub.C() {
 					}
 				})
@@ -1388,16 +1232,16 @@ func TestConformanceClose(t *testing.T) {
 }
 
 func TestConformanceNewRejectsBadInput(t *testing.T) {
-	bad := confConfig()
+	bad := testConfig()
 	bad.FailureRate = 1.5
 	tests := []struct {
 		name, breaker string
 		cfg           Config
 		want          string
 	}{
-		{"empty name", "", confConfig(), "name"},
+		{"empty name", "", testConfig(), "name"},
 		{"invalid config", "x", bad, "FailureRate"},
-		{"no trip condition", "x", confWith(func(c *Config) { c.ConsecutiveFailures = 0 }), "trip condition"},
+		{"no trip condition", "x", testConfig(func(c *Config) { c.ConsecutiveFailures = 0 }), "trip condition"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,30 +10,30 @@ import (
 // backoff), and no other transition carries one.
 func TestTransitionEventUntil(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		cfg := confWith(func(c *Config) {
+		cfg := testConfig(func(c *Config) {
 			c.BackoffMultiplier = 2
 			c.MaxOpenTimeout = time.Hour
 		})
 		c, mk := newMocked(t, im, cfg)
-		sub := confSubscribe(t, c)
+		sub := subscribeAll(t, c)
 		start := mk.Now()
-		confTrip(t, c)
-		if e := confOneChange(t, confDrain(sub)); !e.Until.Equal(start.Add(confOpenTimeout)) {
-			t.Fatalf("trip: Until = %v, want %v", e.Until, start.Add(confOpenTimeout))
+		tripWithFailures(t, c)
+		if e := oneStateChange(t, drain(sub)); !e.Until.Equal(start.Add(testOpenTimeout)) {
+			t.Fatalf("trip: Until = %v, want %v", e.Until, start.Add(testOpenTimeout))
 		}
-		advance(c, mk, confOpenTimeout)
-		confWantState(t, c, HalfOpen) // the mutex variant half-opens lazily
-		if e := confOneChange(t, confDrain(sub)); !e.Until.IsZero() {
+		advance(c, mk, testOpenTimeout)
+		requireState(t, c, HalfOpen) // the mutex variant half-opens lazily
+		if e := oneStateChange(t, drain(sub)); !e.Until.IsZero() {
 			t.Fatalf("open → half-open: Until = %v, want zero", e.Until)
 		}
-		confReport(t, confAcquire(t, c), 'F')
+		reportOutcome(t, mustAcquire(t, c), 'F')
 		settle(c)
 		reopened := mk.Now()
-		if e := confOneChange(t, confDrain(sub)); !e.Until.Equal(reopened.Add(2 * confOpenTimeout)) {
-			t.Fatalf("reopen: Until = %v, want %v", e.Until, reopened.Add(2*confOpenTimeout))
+		if e := oneStateChange(t, drain(sub)); !e.Until.Equal(reopened.Add(2 * testOpenTimeout)) {
+			t.Fatalf("reopen: Until = %v, want %v", e.Until, reopened.Add(2*testOpenTimeout))
 		}
 		c.ForceOpen()
-		if e := confOneChange(t, confDrain(sub)); !e.Until.IsZero() {
+		if e := oneStateChange(t, drain(sub)); !e.Until.IsZero() {
 			t.Fatalf("forced open: Until = %v, want zero", e.Until)
 		}
 	})

@@ -15,22 +15,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// evDrain returns every event buffered in sub right now.
-func evDrain(sub *events.Subscription) []events.Event {
-	var evs []events.Event
-	for {
-		select {
-		case ev, ok := <-sub.C():
-			if !ok {
-				return evs
-			}
-			evs = append(evs, ev)
-		default:
-			return evs
-		}
-	}
-}
-
 // evCounts tallies events by breaker and kind.
 func evCounts(evs []events.Event) map[string]int {
 	m := map[string]int{}
@@ -117,7 +101,7 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	check("strict", Closed, Open, ReasonConsecutiveFailures, 0, 3)
 	mk.Add(10 * time.Second)
 	settleAll() // the other three half-open too
-	evs := evDrain(sub)
+	evs := drain(sub)
 	var sawStrict bool
 	for _, ev := range evs {
 		if ev.Breaker == "strict" {
@@ -142,7 +126,7 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	check("strict", Closed, Open, ReasonConsecutiveFailures, 0, 3)
 	mk.Add(10 * time.Second)
 	settleAll()
-	evDrain(sub)
+	drain(sub)
 	pa, _ = h.Acquire(ctx)
 	pb, _ = h.Acquire(ctx)
 	pa.Success()
@@ -153,13 +137,13 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	// No decision within MaxWait: the count is the probes still in flight.
 	mk.Add(10 * time.Second)
 	settleAll()
-	evDrain(sub)
+	drain(sub)
 	if _, err := h.Acquire(ctx); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
 	mk.Add(5 * time.Second)
 	settleAll()
-	evs = evDrain(sub)
+	evs = drain(sub)
 	found := false
 	for _, ev := range evs {
 		if ev.Breaker == "strict" {
@@ -181,7 +165,7 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	check("byrate", Closed, Open, ReasonConsecutiveFailures, 0, 3)
 	mk.Add(10 * time.Second)
 	settleAll()
-	evDrain(sub)
+	drain(sub)
 	var ps []Permit
 	for range 4 {
 		p, err := br.Acquire(ctx)
@@ -243,7 +227,7 @@ func TestEventFilteringThroughSupervisor(t *testing.T) {
 
 	got := make([]map[string]int, len(subs))
 	for i, sub := range subs {
-		got[i] = evCounts(evDrain(sub))
+		got[i] = evCounts(drain(sub))
 		if d := sub.Dropped(); d != 0 {
 			t.Fatalf("subscription %d dropped %d", i, d)
 		}
@@ -283,7 +267,7 @@ func TestEventFilteringThroughSupervisor(t *testing.T) {
 	own := a.Subscribe(events.WithKinds(events.CallFailed))
 	defer own.Close()
 	svFail(t, a, 1)
-	if evs := evDrain(own); len(evs) != 1 || evs[0].Kind != events.CallFailed || evs[0].Breaker != "a" {
+	if evs := drain(own); len(evs) != 1 || evs[0].Kind != events.CallFailed || evs[0].Breaker != "a" {
 		t.Fatalf("breaker subscription got %v, want one call-failed", evs)
 	}
 	for _, sub := range subs {
@@ -330,7 +314,7 @@ func TestEventFullBufferDropsForThatSubscriberOnly(t *testing.T) {
 	if got, want := stuckOwn.Dropped(), uint64(3*cycles-1); got != want {
 		t.Errorf("stuck breaker subscriber dropped %d, want %d", got, want)
 	}
-	evs := evDrain(seen)
+	evs := drain(seen)
 	if seen.Dropped() != 0 || len(evs) != 2*cycles {
 		t.Fatalf("reading subscriber: %d events, %d dropped; want %d, 0", len(evs), seen.Dropped(), 2*cycles)
 	}
@@ -835,7 +819,7 @@ func TestEventFastPathNoAllocs(t *testing.T) {
 			}
 			for _, sub := range subs {
 				// They saw the ForceOpen and nothing per call.
-				evs := evDrain(sub)
+				evs := drain(sub)
 				if len(evs) != 1 || evs[0].Kind != events.StateChanged || sub.Dropped() != 0 {
 					t.Errorf("subscriber got %v (dropped %d), want the one state change", evs, sub.Dropped())
 				}
@@ -851,7 +835,7 @@ func TestEventFastPathNoAllocs(t *testing.T) {
 		p, _ := b.Acquire(ctx)
 		p.Success()
 	}
-	if evs := evDrain(sub); len(evs) != 10 {
+	if evs := drain(sub); len(evs) != 10 {
 		t.Fatalf("call-succeeded subscriber got %d events, want 10", len(evs))
 	}
 }
@@ -863,18 +847,18 @@ func TestEventFastPathNoAllocs(t *testing.T) {
 // step), then a successful probe closes (attempt 0 again).
 func TestStateChangedCarriesAttemptAndUntil(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, confWith(func(c *Config) {
-			c.BackoffMultiplier, c.MaxOpenTimeout = 2, 4*confOpenTimeout
+		c, mk := newMocked(t, im, testConfig(func(c *Config) {
+			c.BackoffMultiplier, c.MaxOpenTimeout = 2, 4*testOpenTimeout
 		}))
-		sub := confSubscribe(t, c)
-		confHalfOpen(t, c, mk, confOpenTimeout)
-		confRun(t, c, "F") // the probe fails: reopen for twice as long
-		confWantState(t, c, Open)
+		sub := subscribeAll(t, c)
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		runOutcomes(t, c, "F") // the probe fails: reopen for twice as long
+		requireState(t, c, Open)
 		reopened := mk.Now()
-		advance(c, mk, 2*confOpenTimeout)
-		confWantState(t, c, HalfOpen)
-		confRun(t, c, "S")
-		confWantState(t, c, Closed)
+		advance(c, mk, 2*testOpenTimeout)
+		requireState(t, c, HalfOpen)
+		runOutcomes(t, c, "S")
+		requireState(t, c, Closed)
 
 		type step struct {
 			to      State
@@ -884,13 +868,13 @@ func TestStateChangedCarriesAttemptAndUntil(t *testing.T) {
 		want := []step{
 			{Open, 0, time.Time{}}, // the first trip's deadline is checked below
 			{HalfOpen, 0, time.Time{}},
-			{Open, 1, reopened.Add(2 * confOpenTimeout)},
+			{Open, 1, reopened.Add(2 * testOpenTimeout)},
 			{HalfOpen, 1, time.Time{}},
 			{Closed, 0, time.Time{}},
 		}
-		got := confChanges(confDrain(sub))
+		got := stateChanges(drain(sub))
 		if len(got) != len(want) {
-			t.Fatalf("got %d transitions, want %d:%s", len(got), len(want), confFormat(got))
+			t.Fatalf("got %d transitions, want %d:%s", len(got), len(want), formatEvents(got))
 		}
 		for i, w := range want {
 			e := got[i]
@@ -900,8 +884,8 @@ func TestStateChangedCarriesAttemptAndUntil(t *testing.T) {
 			switch {
 			case e.To != Open && !e.Until.IsZero():
 				t.Errorf("transition %d to %v has Until %v; want none", i, e.To, e.Until)
-			case e.To == Open && !e.Until.Equal(e.Time.Add(confOpenTimeout<<e.Attempt)):
-				t.Errorf("transition %d to open at %v: Until %v, want %v", i, e.Time, e.Until, e.Time.Add(confOpenTimeout<<e.Attempt))
+			case e.To == Open && !e.Until.Equal(e.Time.Add(testOpenTimeout<<e.Attempt)):
+				t.Errorf("transition %d to open at %v: Until %v, want %v", i, e.Time, e.Until, e.Time.Add(testOpenTimeout<<e.Attempt))
 			case !w.until.IsZero() && !e.Until.Equal(w.until):
 				t.Errorf("transition %d: Until %v, want %v", i, e.Until, w.until)
 			}

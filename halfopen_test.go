@@ -22,13 +22,13 @@ func TestHalfOpenQuietSpellDefaultConfig(t *testing.T) {
 	cfg := DefaultConfig()
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, cfg)
-		sub := confSubscribe(t, c)
+		sub := subscribeAll(t, c)
 		for range cfg.ConsecutiveFailures {
-			confAcquire(t, c).Failure()
+			mustAcquire(t, c).Failure()
 		}
-		confWantState(t, c, Open)
+		requireState(t, c, Open)
 		advance(c, mk, cfg.OpenTimeout)
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 		halfOpenAt := mk.Now()
 		for range 120 { // an hour, 30s at a time: every MaxWait boundary passes
 			advance(c, mk, 30*time.Second)
@@ -42,18 +42,18 @@ func TestHalfOpenQuietSpellDefaultConfig(t *testing.T) {
 			t.Fatalf("after 8h of silence: %v since +%v, %d trips, %d transitions; want half-open since +0s, 1 trip, 2 transitions",
 				m.State, m.Since.Sub(halfOpenAt), m.Trips, m.Transitions)
 		}
-		if evs := confChanges(confDrain(sub)); len(evs) != 2 || evs[1].To != HalfOpen {
+		if evs := stateChanges(drain(sub)); len(evs) != 2 || evs[1].To != HalfOpen {
 			t.Fatalf("events %v, want closed → open, open → half-open only", evs)
 		}
 		for range cfg.HalfOpen.SuccessThreshold {
-			confAcquire(t, c).Success()
+			mustAcquire(t, c).Success()
 		}
-		confWantState(t, c, Closed)
+		requireState(t, c, Closed)
 		// The attempt was never raised: the next trip opens for OpenTimeout.
 		for range cfg.ConsecutiveFailures {
-			confAcquire(t, c).Failure()
+			mustAcquire(t, c).Failure()
 		}
-		confWantState(t, c, Open)
+		requireState(t, c, Open)
 		if m := c.Metrics(); !m.OpenUntil.Equal(mk.Now().Add(cfg.OpenTimeout)) {
 			t.Fatalf("OpenUntil +%v after the trip, want +%v", m.OpenUntil.Sub(mk.Now()), cfg.OpenTimeout)
 		}
@@ -66,53 +66,53 @@ func TestHalfOpenQuietSpellDefaultConfig(t *testing.T) {
 // it), and the reopen is one backoff step on from before the quiet spell.
 func TestHalfOpenRestartedDeadlineReclaimsLostProbe(t *testing.T) {
 	const maxWait = 5 * time.Second
-	cfg := confWith(func(c *Config) {
+	cfg := testConfig(func(c *Config) {
 		c.HalfOpen.MaxWait = maxWait
-		c.BackoffMultiplier, c.MaxOpenTimeout = 2, 8*confOpenTimeout
+		c.BackoffMultiplier, c.MaxOpenTimeout = 2, 8*testOpenTimeout
 	})
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, cfg)
-		confHalfOpen(t, c, mk, confOpenTimeout)
+		toHalfOpen(t, c, mk, testOpenTimeout)
 		start := mk.Now()
 		advance(c, mk, 3*maxWait+2*time.Second) // restarts at +5s, +10s, +15s
-		confWantState(t, c, HalfOpen)
-		sub := confSubscribe(t, c)
-		lost := confAcquire(t, c) // at +17s; the deadline is +20s
+		requireState(t, c, HalfOpen)
+		sub := subscribeAll(t, c)
+		lost := mustAcquire(t, c) // at +17s; the deadline is +20s
 		advance(c, mk, 3*time.Second-time.Nanosecond)
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 		mk.Add(time.Nanosecond)
 		eventually(t, "the reopen at the restarted MaxWait deadline", func() bool { return c.State() == Open })
 		settle(c)
-		e := confOneChange(t, confDrain(sub))
+		e := oneStateChange(t, drain(sub))
 		at := start.Add(4 * maxWait)
 		if e.From != HalfOpen || e.To != Open || e.Reason != ReasonHalfOpenTimeout || !e.Time.Equal(at) || e.Count != 1 {
 			t.Errorf("event %v at +%v, want half-open → open (half-open-timeout, 1 probe) at +%v", e, e.Time.Sub(start), at.Sub(start))
 		}
-		if m := c.Metrics(); !m.OpenUntil.Equal(at.Add(2 * confOpenTimeout)) {
+		if m := c.Metrics(); !m.OpenUntil.Equal(at.Add(2 * testOpenTimeout)) {
 			t.Errorf("OpenUntil +%v, want +%v (one backoff step, for this reopen: none for the restarts)",
-				m.OpenUntil.Sub(start), at.Add(2*confOpenTimeout).Sub(start))
+				m.OpenUntil.Sub(start), at.Add(2*testOpenTimeout).Sub(start))
 		}
 		lost.Success() // stale
-		confWantState(t, c, Open)
+		requireState(t, c, Open)
 	})
 }
 
 // Probes judged before a restart keep counting: evidence stays evidence.
 func TestHalfOpenRestartKeepsJudgedProbes(t *testing.T) {
 	const maxWait = 5 * time.Second
-	cfg := confWith(func(c *Config) {
+	cfg := testConfig(func(c *Config) {
 		c.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 3, MaxWait: maxWait}
 	})
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, cfg)
-		confHalfOpen(t, c, mk, confOpenTimeout)
-		confRun(t, c, "S")
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		runOutcomes(t, c, "S")
 		advance(c, mk, 2*maxWait) // two restarts
-		confRun(t, c, "S")
-		confWantState(t, c, HalfOpen)
+		runOutcomes(t, c, "S")
+		requireState(t, c, HalfOpen)
 		advance(c, mk, maxWait)
-		confRun(t, c, "S")
-		confWantState(t, c, Closed)
+		runOutcomes(t, c, "S")
+		requireState(t, c, Closed)
 	})
 }
 
@@ -123,7 +123,7 @@ func TestHalfOpenRestartKeepsJudgedProbes(t *testing.T) {
 func TestHalfOpenSlowProbe(t *testing.T) {
 	const slow = 100 * time.Millisecond
 	slowCfg := func(mod func(*Config)) Config {
-		return confWith(func(c *Config) {
+		return testConfig(func(c *Config) {
 			c.SlowCallDuration, c.SlowCallRate = slow, 0.5
 			c.MinimumCalls = 10
 			if mod != nil {
@@ -142,7 +142,7 @@ func TestHalfOpenSlowProbe(t *testing.T) {
 		{"strict slow failure", slowCfg(nil), "f", Open, ReasonProbeFailed},
 		{"strict fast success", slowCfg(nil), "S", Closed, ReasonProbesSucceeded},
 		{"strict slow success after fast ones", slowCfg(func(c *Config) { c.HalfOpen.SuccessThreshold = 3 }), "SSs", Open, ReasonProbeSlow},
-		{"strict without a slow-call rate", confWith(func(c *Config) { c.SlowCallDuration = slow }), "s", Closed, ReasonProbesSucceeded},
+		{"strict without a slow-call rate", testConfig(func(c *Config) { c.SlowCallDuration = slow }), "s", Closed, ReasonProbesSucceeded},
 		{"by rate: a slow success counts against the rate", slowCfg(func(c *Config) {
 			c.HalfOpen = HalfOpenPolicy{MaxProbes: 1, Mode: ByRate, MinimumProbes: 2, SuccessRate: 1}
 		}), "Ss", Open, ReasonProbeFailed},
@@ -154,10 +154,10 @@ func TestHalfOpenSlowProbe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, tt.cfg)
-				confHalfOpen(t, c, mk, confOpenTimeout)
-				sub := confSubscribe(t, c)
+				toHalfOpen(t, c, mk, testOpenTimeout)
+				sub := subscribeAll(t, c)
 				for _, o := range tt.probes {
-					p := confAcquire(t, c)
+					p := mustAcquire(t, c)
 					if o == 's' || o == 'f' {
 						advance(c, mk, slow)
 					}
@@ -167,8 +167,8 @@ func TestHalfOpenSlowProbe(t *testing.T) {
 						p.Success()
 					}
 				}
-				confWantState(t, c, tt.to)
-				e := confOneChange(t, confDrain(sub))
+				requireState(t, c, tt.to)
+				e := oneStateChange(t, drain(sub))
 				if e.From != HalfOpen || e.To != tt.to || e.Reason != tt.reason {
 					t.Errorf("event %v, want half-open → %v (%v)", e, tt.to, tt.reason)
 				}
@@ -181,10 +181,10 @@ func TestHalfOpenSlowProbe(t *testing.T) {
 // breaker reopens with ReasonProbeSlow and Do returns fn's nil.
 func TestHalfOpenSlowProbeThroughDo(t *testing.T) {
 	const slow = 50 * time.Millisecond
-	cfg := confWith(func(c *Config) { c.SlowCallDuration, c.SlowCallRate, c.MinimumCalls = slow, 0.5, 10 })
+	cfg := testConfig(func(c *Config) { c.SlowCallDuration, c.SlowCallRate, c.MinimumCalls = slow, 0.5, 10 })
 	c, mk := newMocked(t, impls[0], cfg)
 	b := c.(*Breaker)
-	confHalfOpen(t, c, mk, confOpenTimeout)
+	toHalfOpen(t, c, mk, testOpenTimeout)
 	sub := b.Subscribe(events.WithKinds(events.StateChanged))
 	defer sub.Close()
 	err := b.Do(context.Background(), func(context.Context) error {
@@ -194,7 +194,7 @@ func TestHalfOpenSlowProbeThroughDo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Do: %v", err)
 	}
-	confWantState(t, c, Open)
+	requireState(t, c, Open)
 	if e := <-sub.C(); e.Reason != ReasonProbeSlow {
 		t.Fatalf("event %v, want probe-slow", e)
 	}

@@ -3,7 +3,9 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -138,4 +140,186 @@ func checkDistinctProbes(t *testing.T, what string, permits []Permit) {
 // Circuit).
 type subscriber interface {
 	Subscribe(opts ...events.Option) *events.Subscription
+}
+
+// testOpenTimeout is testConfig's open period.
+const testOpenTimeout = 10 * time.Second
+
+// testConfig is the configuration the behavioural tests start from: a
+// count window of 10, MinimumCalls 1, tripping on 3 failures in a row,
+// open for testOpenTimeout with no backoff, one strict probe that closes
+// on its first success. Each non-nil mod then changes it, in order; a
+// file's variant (regConfig, migConfig, stConfig, leakConfig) is
+// testConfig with its differences spelled out.
+func testConfig(mods ...func(*Config)) Config {
+	c := Config{
+		Window:              CountWindow(10),
+		MinimumCalls:        1,
+		ConsecutiveFailures: 3,
+		OpenTimeout:         testOpenTimeout,
+		BackoffMultiplier:   1,
+		MaxOpenTimeout:      testOpenTimeout,
+		HalfOpen:            HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1},
+	}
+	for _, mod := range mods {
+		if mod != nil {
+			mod(&c)
+		}
+	}
+	return c
+}
+
+// mustAcquire acquires a permit on c, failing the test on a rejection.
+func mustAcquire(t *testing.T, c Circuit) Permit {
+	t.Helper()
+	p, err := c.Acquire(context.Background())
+	if err != nil {
+		t.Fatalf("Acquire in %v: %v", c.State(), err)
+	}
+	return p
+}
+
+// reportOutcome reports o on p: 'S' success, 'F' failure, 'I' ignore.
+func reportOutcome(t *testing.T, p Permit, o rune) {
+	t.Helper()
+	switch o {
+	case 'S':
+		p.Success()
+	case 'F':
+		p.Failure()
+	case 'I':
+		p.Ignore()
+	default:
+		t.Fatalf("bad outcome %q", o)
+	}
+}
+
+// runOutcomes acquires a permit and reports it for each outcome in seq, then
+// settles.
+func runOutcomes(t *testing.T, c Circuit, seq string) {
+	t.Helper()
+	for _, o := range seq {
+		reportOutcome(t, mustAcquire(t, c), o)
+	}
+	settle(c)
+}
+
+// requireState settles c and fails the test unless it is in want.
+func requireState(t *testing.T, c Circuit, want State) {
+	t.Helper()
+	settle(c)
+	if got := c.State(); got != want {
+		t.Fatalf("State() = %v, want %v", got, want)
+	}
+}
+
+// tripWithFailures trips a breaker of testConfig (3 failures in a row).
+func tripWithFailures(t *testing.T, c Circuit) {
+	t.Helper()
+	runOutcomes(t, c, "FFF")
+	requireState(t, c, Open)
+}
+
+// toHalfOpen trips c and lets its open timeout (d) elapse.
+func toHalfOpen(t *testing.T, c Circuit, mk *clock.Mock, d time.Duration) {
+	t.Helper()
+	tripWithFailures(t, c)
+	advance(c, mk, d)
+	requireState(t, c, HalfOpen)
+}
+
+// subscribeAll subscribes to every kind of c's events.
+func subscribeAll(t *testing.T, c Circuit) *events.Subscription {
+	t.Helper()
+	s, ok := c.(subscriber)
+	if !ok {
+		t.Fatalf("%T has no Subscribe method", c)
+	}
+	sub := s.Subscribe(events.WithKinds(events.AllKinds()...), events.WithBuffer(4096))
+	t.Cleanup(sub.Close)
+	return sub
+}
+
+// drain returns the events buffered in sub, without waiting, stopping at
+// the end of a closed subscription.
+func drain(sub *events.Subscription) []events.Event {
+	var evs []events.Event
+	for {
+		select {
+		case e, ok := <-sub.C():
+			if !ok {
+				return evs
+			}
+			evs = append(evs, e)
+		default:
+			return evs
+		}
+	}
+}
+
+// stateChanges returns the StateChanged events of evs.
+func stateChanges(evs []events.Event) []events.Event {
+	var out []events.Event
+	for _, e := range evs {
+		if e.Kind == events.StateChanged {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// formatEvents lists evs one per line, for failure messages.
+func formatEvents(evs []events.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "\n\t%v", e)
+	}
+	return b.String()
+}
+
+// oneStateChange asserts that evs hold exactly one StateChanged event and
+// returns it.
+func oneStateChange(t *testing.T, evs []events.Event) events.Event {
+	t.Helper()
+	ch := stateChanges(evs)
+	if len(ch) != 1 {
+		t.Fatalf("got %d StateChanged events, want 1:%s", len(ch), formatEvents(evs))
+	}
+	return ch[0]
+}
+
+// subscribe subscribes to c's default kinds (no per-call events) with a
+// buffer large enough for a stress run.
+func subscribe(t *testing.T, c Circuit) *events.Subscription {
+	t.Helper()
+	s, ok := c.(subscriber)
+	if !ok {
+		t.Fatalf("%T has no Subscribe method", c)
+	}
+	return s.Subscribe(events.WithBuffer(1 << 16))
+}
+
+// waitFor runs wait (a WaitGroup's Wait, say) and fails the test with every
+// goroutine's stack if it does not return within d: a deadlock shows up as
+// a failure with the evidence rather than as a hung test binary.
+func waitFor(t *testing.T, what string, d time.Duration, wait func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		t.Fatalf("%s: still waiting after %v; goroutines:\n%s", what, d, buf[:n])
+	}
+}
+
+// within runs fn and fails the test if it has not returned after 5 s.
+func within(t *testing.T, what string, fn func()) {
+	t.Helper()
+	waitFor(t, what, 5*time.Second, fn)
 }

@@ -21,22 +21,13 @@ import (
 	"go.uber.org/goleak"
 )
 
-// within runs fn and fails the test if it has not returned after 5 s.
-func within(t *testing.T, what string, fn func()) {
-	t.Helper()
-	waitFor(t, what, 5*time.Second, fn)
-}
-
 // leakConfig trips on the first failure and probes with up to three calls.
 func leakConfig(openTimeout time.Duration) Config {
-	return Config{
-		Window:              CountWindow(10),
-		ConsecutiveFailures: 1,
-		OpenTimeout:         openTimeout,
-		BackoffMultiplier:   1,
-		MaxOpenTimeout:      openTimeout,
-		HalfOpen:            HalfOpenPolicy{MaxProbes: 3, Mode: Strict, SuccessThreshold: 3},
-	}
+	return testConfig(func(c *Config) {
+		c.MinimumCalls, c.ConsecutiveFailures = 0, 1
+		c.OpenTimeout, c.MaxOpenTimeout = openTimeout, openTimeout
+		c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 3, 3
+	})
 }
 
 func mustNew(t *testing.T, im impl, cfg Config, opts ...Option) Circuit {

@@ -20,20 +20,12 @@ import (
 // sony/gobreaker v2.4.0 gobreaker.go, failsafe-go v0.9.8 circuitbreaker),
 // never by calling the engine.
 
-const migWait = 10 * time.Second // the open duration of every scenario
+const migWait = testOpenTimeout // the open duration of every scenario
 
 // migConfig is a config with the peer-neutral parts filled in: open for
 // migWait without backoff, one strict probe; mod sets what the row maps.
 func migConfig(mod func(*Config)) Config {
-	c := Config{
-		Window:            CountWindow(10),
-		OpenTimeout:       migWait,
-		BackoffMultiplier: 1,
-		MaxOpenTimeout:    migWait,
-		HalfOpen:          HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1},
-	}
-	mod(&c)
-	return c
+	return testConfig(func(c *Config) { c.MinimumCalls, c.ConsecutiveFailures = 0, 0 }, mod)
 }
 
 // migCall makes one call that takes d and ends with o: 'S' success, 'F'
@@ -365,7 +357,7 @@ func TestMigrateResilience4j(t *testing.T) {
 	t.Run("special states", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
 			c, mk := newMocked(t, im, migConfig(func(c *Config) { c.ConsecutiveFailures = 1 }))
-			sub := confSubscribe(t, c)
+			sub := subscribeAll(t, c)
 			c.Disable()
 			migRun(t, c, mk, "FFFS")
 			if m := c.Metrics(); m.State != Disabled || m.Failures != 3 || m.WindowCalls != 4 {
@@ -377,7 +369,7 @@ func TestMigrateResilience4j(t *testing.T) {
 			}
 			c.Reset()
 			c.Reset()
-			chs := confChanges(confDrain(sub))
+			chs := stateChanges(drain(sub))
 			if len(chs) != 4 || chs[3].From != Closed || chs[3].To != Closed || chs[3].Reason != ReasonManual {
 				t.Fatalf("transitions %v; want →disabled, →forced-open, →closed, closed → closed", chs)
 			}
@@ -733,11 +725,11 @@ func TestMigrateDocumentedDifferences(t *testing.T) {
 	t.Run("timer-driven half-open", func(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
 			c, mk := newMocked(t, im, migConfig(func(c *Config) { c.ConsecutiveFailures = 1 }))
-			sub := confSubscribe(t, c)
+			sub := subscribeAll(t, c)
 			migRun(t, c, mk, "F")
 			advance(c, mk, migWait)
 			if b, ok := c.(*Breaker); ok { // the actor's timer, with no call and no read
-				eventually(t, "the half-open event", func() bool { return len(confChanges(confDrain(sub))) > 0 || b.State() == HalfOpen })
+				eventually(t, "the half-open event", func() bool { return len(stateChanges(drain(sub))) > 0 || b.State() == HalfOpen })
 			}
 			migWant(t, c, HalfOpen, "at the deadline, no call made")
 		})
@@ -750,14 +742,14 @@ func TestMigrateDocumentedDifferences(t *testing.T) {
 			c, mk := newMocked(t, im, migConfig(func(c *Config) {
 				c.Window, c.MinimumCalls, c.FailureRate = CountWindow(4), 4, 0.5
 			}))
-			sub := confSubscribe(t, c)
+			sub := subscribeAll(t, c)
 			migRun(t, c, mk, "SSFF")
 			m := c.Metrics()
 			if m.State != Open || m.FailureRate != -1 || m.SlowCallRate != -1 || m.WindowCalls != 0 || m.WindowFailures != 0 {
 				t.Fatalf("open: %v, rates %v/%v, window %d/%d; want open, −1/−1, 0/0",
 					m.State, m.FailureRate, m.SlowCallRate, m.WindowCalls, m.WindowFailures)
 			}
-			if e := confOneChange(t, confDrain(sub)); e.Rate != 0.5 || e.Reason != ReasonFailureRate {
+			if e := oneStateChange(t, drain(sub)); e.Rate != 0.5 || e.Reason != ReasonFailureRate {
 				t.Fatalf("trip event %v, want failure-rate 0.5", e)
 			}
 		})

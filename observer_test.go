@@ -61,7 +61,7 @@ func newObserved(t *testing.T, im impl, cfg Config, o CallObserver) (Circuit, *c
 func TestCallObserverSeesEveryAcquire(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		rec := &recObserver{}
-		c, mk := newObserved(t, im, confConfig(), rec)
+		c, mk := newObserved(t, im, testConfig(), rec)
 		ctx := context.WithValue(context.Background(), obsKey{}, "caller")
 		acquire := func() (Permit, error) { return c.Acquire(ctx) }
 		want := func(what string, wantCalls ...string) []error {
@@ -90,7 +90,7 @@ func TestCallObserverSeesEveryAcquire(t *testing.T) {
 			t.Fatalf("open: Acquire returned %v, observer saw %v", err, errs[0])
 		}
 
-		advance(c, mk, confOpenTimeout)
+		advance(c, mk, testOpenTimeout)
 		probe, err := acquire()
 		if err != nil {
 			t.Fatal(err)
@@ -151,14 +151,14 @@ func (r *reentrantObserver) Rejected(context.Context, string, State, error) {
 func TestCallObserverMayCallBack(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		obs := &reentrantObserver{}
-		c, mk := newObserved(t, im, confConfig(), obs)
+		c, mk := newObserved(t, im, testConfig(), obs)
 		obs.c = c
-		confTrip(t, c)
+		tripWithFailures(t, c)
 		if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrOpen) {
 			t.Fatalf("Acquire in Open: %v", err)
 		}
-		advance(c, mk, confOpenTimeout)
-		p := confAcquire(t, c)
+		advance(c, mk, testOpenTimeout)
+		p := mustAcquire(t, c)
 		p.Success()
 		if obs.reads != 5 {
 			t.Fatalf("observer ran %d times, want 5", obs.reads)
@@ -173,7 +173,7 @@ func TestSupervisorCallObserver(t *testing.T) {
 	s := NewSupervisor(WithClock(clock.NewMock()), WithCallObserver(rec))
 	defer s.Close()
 	for _, name := range []string{"a", "b"} {
-		b, err := s.GetOrCreate(name, confConfig())
+		b, err := s.GetOrCreate(name, testConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +201,7 @@ func (nopObserver) Rejected(context.Context, string, State, error) {}
 func TestCallObserverAllocs(t *testing.T) {
 	for _, o := range []CallObserver{nil, nopObserver{}} {
 		forEachImpl(t, func(t *testing.T, im impl) {
-			c, _ := newObserved(t, im, confConfig(), o)
+			c, _ := newObserved(t, im, testConfig(), o)
 			ctx := context.Background()
 			if n := testing.AllocsPerRun(1000, func() {
 				p, _ := c.Acquire(ctx)

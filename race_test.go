@@ -126,15 +126,6 @@ func TestRaceGetOrCreateOneBreakerPerName(t *testing.T) {
 	}
 }
 
-func subscribe(t *testing.T, c Circuit) *events.Subscription {
-	t.Helper()
-	s, ok := c.(subscriber)
-	if !ok {
-		t.Fatalf("%T has no Subscribe method", c)
-	}
-	return s.Subscribe(events.WithBuffer(1 << 16))
-}
-
 // failures reports errors from any goroutine, but only the first few of
 // them, so a broken invariant in a 64-goroutine loop does not flood the log.
 type failures struct {
@@ -153,25 +144,6 @@ func (f *failures) errorf(format string, args ...any) {
 func (f *failures) summary() {
 	if n := f.n.Load(); n > maxReported {
 		f.t.Errorf("... and %d more invariant violations", n-maxReported)
-	}
-}
-
-// waitFor runs wait (a WaitGroup's Wait, say) and fails the test with every
-// goroutine's stack if it does not return within d: a deadlock shows up as
-// a failure with the evidence rather than as a hung test binary.
-func waitFor(t *testing.T, what string, d time.Duration, wait func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-		buf := make([]byte, 1<<20)
-		n := runtime.Stack(buf, true)
-		t.Fatalf("%s: still waiting after %v; goroutines:\n%s", what, d, buf[:n])
 	}
 }
 

@@ -368,12 +368,8 @@ func TestRegisterConcurrent(t *testing.T) {
 
 func drainSeqs(sub *events.Subscription) []uint64 {
 	var seqs []uint64
-	for {
-		select {
-		case ev := <-sub.C():
-			seqs = append(seqs, ev.Seq)
-		default:
-			return seqs
-		}
+	for _, ev := range drain(sub) {
+		seqs = append(seqs, ev.Seq)
 	}
+	return seqs
 }

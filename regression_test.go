@@ -30,31 +30,19 @@ import (
 	"go.uber.org/goleak"
 )
 
-const regOpen = 10 * time.Second
+const regOpen = testOpenTimeout
 
 // regConfig trips on 3 failures in a row (count window of 20), stays open
 // regOpen with no backoff, and closes on one strict probe; mod adjusts it.
 func regConfig(mod func(*Config)) Config {
-	c := Config{
-		Window:              CountWindow(20),
-		MinimumCalls:        1,
-		ConsecutiveFailures: 3,
-		OpenTimeout:         regOpen,
-		BackoffMultiplier:   1,
-		MaxOpenTimeout:      regOpen,
-		HalfOpen:            HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1},
-	}
-	if mod != nil {
-		mod(&c)
-	}
-	return c
+	return testConfig(func(c *Config) { c.Window = CountWindow(20) }, mod)
 }
 
 // regTransitions returns the StateChanged events buffered in sub, without
 // waiting, as "from→to/reason".
 func regTransitions(sub *events.Subscription) []string {
 	var out []string
-	for _, e := range confDrain(sub) {
+	for _, e := range drain(sub) {
 		if e.Kind == events.StateChanged {
 			out = append(out, fmt.Sprintf("%v→%v/%v", e.From, e.To, e.Reason))
 		}
@@ -117,12 +105,12 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 			c, mk := newMocked(t, im, cfg)
 			var lateCalls [late]Permit
 			for i := range lateCalls {
-				lateCalls[i] = confAcquire(t, c)
+				lateCalls[i] = mustAcquire(t, c)
 			}
-			confReport(t, confAcquire(t, c), 'F')
-			confWantState(t, c, Open)
+			reportOutcome(t, mustAcquire(t, c), 'F')
+			requireState(t, c, Open)
 			advance(c, mk, regOpen-time.Nanosecond)
-			confWantState(t, c, Open)
+			requireState(t, c, Open)
 
 			admitted, tooMany, errs := acquireStorm(t, c, goroutines, func() {
 				mk.Add(time.Nanosecond) // the open deadline passes while they spin
@@ -181,14 +169,14 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 			if m := c.Metrics(); m.HalfOpenInFlight != maxProbes-1 {
 				t.Errorf("round %d: %d in flight after one probe reported; want %d", round, m.HalfOpenInFlight, maxProbes-1)
 			}
-			extra := confAcquire(t, c)
+			extra := mustAcquire(t, c)
 			regWantTooMany(t, c, "with the freed slot taken again")
 			for _, p := range admitted[1:] {
 				p.Success()
 			}
-			confWantState(t, c, Closed) // SuccessThreshold successes in a row
-			extra.Success()             // stale now
-			confWantState(t, c, Closed)
+			requireState(t, c, Closed) // SuccessThreshold successes in a row
+			extra.Success()            // stale now
+			requireState(t, c, Closed)
 		}
 	})
 }
@@ -226,12 +214,12 @@ func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
 	}
 	endings := []ending{
 		{"Ignore", 0, HalfOpen, func(t *testing.T, c Circuit, _ *clock.Mock, full func()) {
-			p := confAcquire(t, c)
+			p := mustAcquire(t, c)
 			full()
 			p.Ignore()
 		}},
 		{"Done(context.Canceled)", 0, HalfOpen, func(t *testing.T, c Circuit, _ *clock.Mock, full func()) {
-			p := confAcquire(t, c)
+			p := mustAcquire(t, c)
 			full()
 			p.Done(fmt.Errorf("rpc: %w", context.Canceled))
 		}},
@@ -271,10 +259,10 @@ func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
 			waitFor(t, "the goroutine that called Goexit", 5*time.Second, func() { <-done })
 		}},
 		{"never reported, reclaimed by MaxWait", maxWait, Open, func(t *testing.T, c Circuit, mk *clock.Mock, full func()) {
-			_ = confAcquire(t, c) // dropped on the floor
+			_ = mustAcquire(t, c) // dropped on the floor
 			full()
 			advance(c, mk, maxWait-time.Nanosecond)
-			confWantState(t, c, HalfOpen)
+			requireState(t, c, HalfOpen)
 			advance(c, mk, time.Nanosecond)
 		}},
 	}
@@ -295,10 +283,10 @@ func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
 					}))
 					sub := subscribe(t, c)
 					defer sub.Close()
-					confHalfOpen(t, c, mk, regOpen)
+					toHalfOpen(t, c, mk, regOpen)
 					full := func() { regWantTooMany(t, c, "with the probe in flight") }
 					e.end(t, c, mk, full)
-					confWantState(t, c, e.want)
+					requireState(t, c, e.want)
 					if m := c.Metrics(); m.HalfOpenInFlight != 0 {
 						t.Errorf("%d probes in flight after the probe ended; want 0", m.HalfOpenInFlight)
 					}
@@ -310,11 +298,11 @@ func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
 						}
 						want = append(want, "half-open→open/"+reason.String())
 						advance(c, mk, regOpen)
-						confWantState(t, c, HalfOpen)
+						requireState(t, c, HalfOpen)
 						want = append(want, "open→half-open/open-timeout")
 					}
-					confReport(t, confAcquire(t, c), 'S') // the slot is free
-					confWantState(t, c, Closed)
+					reportOutcome(t, mustAcquire(t, c), 'S') // the slot is free
+					requireState(t, c, Closed)
 					want = append(want, "half-open→closed/probes-succeeded")
 					regWantTransitions(t, sub, want...)
 				})
@@ -389,10 +377,10 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, cfg)
-				confHalfOpen(t, c, mk, regOpen)
+				toHalfOpen(t, c, mk, regOpen)
 				before := c.Metrics()
 
-				p1, p2 := confAcquire(t, c), confAcquire(t, c)
+				p1, p2 := mustAcquire(t, c), mustAcquire(t, c)
 				z, err := c.Acquire(context.Background())
 				if !errors.Is(err, ErrTooManyProbes) {
 					t.Fatalf("third probe: %+v, %v; want ErrTooManyProbes", z, err)
@@ -406,7 +394,7 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 				}
 
 				tt.report(t, p1)
-				confWantState(t, c, HalfOpen) // a Failure after the Success must not re-open
+				requireState(t, c, HalfOpen) // a Failure after the Success must not re-open
 				m := c.Metrics()
 				if m.HalfOpenInFlight != 1 {
 					t.Errorf("%d probes in flight after p1 was reported repeatedly; want 1 (p2)", m.HalfOpenInFlight)
@@ -416,7 +404,7 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 						"(%d/%d/%d more); want once", got, m.Successes-before.Successes,
 						m.Failures-before.Failures, m.Ignored-before.Ignored)
 				}
-				p3 := confAcquire(t, c) // the one slot p1 freed
+				p3 := mustAcquire(t, c) // the one slot p1 freed
 				regWantTooMany(t, c, "after p1's repeated reports (they freed more than one slot)")
 				for range 4 {
 					zero(Permit{})
@@ -437,7 +425,7 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 				if tt.success {
 					want = Closed
 				}
-				confWantState(t, c, want)
+				requireState(t, c, want)
 			})
 		})
 	}
@@ -494,12 +482,12 @@ func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
 			default:
 				ig++
 			}
-			confReport(t, p, o)
+			reportOutcome(t, p, o)
 		}
 		acquire := func(n int) []Permit {
 			ps := make([]Permit, n)
 			for i := range ps {
-				ps[i] = confAcquire(t, c)
+				ps[i] = mustAcquire(t, c)
 			}
 			return ps
 		}
@@ -559,11 +547,11 @@ func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
 		report(probesB[1], 'F') // a probe of B, now stale
 		check("stale outcomes in the next Closed epoch", Closed, 0, 0, 0, 0)
 
-		confRun(t, c, "SF") // the epoch's own calls still count
+		runOutcomes(t, c, "SF") // the epoch's own calls still count
 		s, f = s+1, f+1
 		check("own calls", Closed, 2, 1, 1, 0)
 
-		old := confAcquire(t, c)
+		old := mustAcquire(t, c)
 		c.Reset()
 		report(old, 'F')
 		report(closedEra[13], 'F')
@@ -644,25 +632,25 @@ func TestRegressionFailureStormTripsOnce(t *testing.T) {
 		}
 
 		advance(c, mk, regOpen)
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 		regWantTransitions(t, sub, "open→half-open/open-timeout")
 		advance(c, mk, 3*regOpen)
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 		regWantTransitions(t, sub) // no second timer
 
 		probes := make([]Permit, maxProbes)
 		for i := range probes {
-			probes[i] = confAcquire(t, c)
+			probes[i] = mustAcquire(t, c)
 		}
 		regConcurrently(t, maxProbes, func(i int) { probes[i].Failure() })
-		confWantState(t, c, Open)
+		requireState(t, c, Open)
 		regWantTransitions(t, sub, "half-open→open/probe-failed")
 		if m := c.Metrics(); m.Trips != 2 || m.HalfOpenInFlight != 0 {
 			t.Errorf("after a half-open storm: %d trips, %d in flight; want 2, 0", m.Trips, m.HalfOpenInFlight)
 		}
 		advance(c, mk, regOpen)
 		advance(c, mk, 3*regOpen)
-		confWantState(t, c, HalfOpen)
+		requireState(t, c, HalfOpen)
 		regWantTransitions(t, sub, "open→half-open/open-timeout")
 	})
 
@@ -673,12 +661,12 @@ func TestRegressionFailureStormTripsOnce(t *testing.T) {
 			c, mk := newMocked(t, im, cfg)
 			sub := subscribe(t, c)
 			defer sub.Close()
-			confRun(t, c, "FFFFF")
+			runOutcomes(t, c, "FFFFF")
 			advance(c, mk, regOpen)
-			confWantState(t, c, HalfOpen)
+			requireState(t, c, HalfOpen)
 			probes := make([]Permit, maxProbes)
 			for i := range probes {
-				probes[i] = confAcquire(t, c)
+				probes[i] = mustAcquire(t, c)
 			}
 			regConcurrently(t, maxProbes, func(i int) {
 				if i%2 == 0 {
@@ -687,7 +675,7 @@ func TestRegressionFailureStormTripsOnce(t *testing.T) {
 					probes[i].Failure()
 				}
 			})
-			confWantState(t, c, Closed) // 4 of 8: exactly SuccessRate
+			requireState(t, c, Closed) // 4 of 8: exactly SuccessRate
 			regWantTransitions(t, sub, "closed→open/consecutive-failures", "open→half-open/open-timeout",
 				"half-open→closed/probes-succeeded")
 		})
@@ -722,61 +710,61 @@ func TestRegressionStaleTimerNeverFires(t *testing.T) {
 		end  State
 	}{
 		{"open, Reset", func(t *testing.T, c Circuit, _ *clock.Mock) {
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			c.Reset()
 		}, []string{trip, "open→closed/manual"}, Closed},
 		{"open, ForceOpen", func(t *testing.T, c Circuit, _ *clock.Mock) {
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			c.ForceOpen()
 		}, []string{trip, "open→forced-open/manual"}, ForcedOpen},
 		{"open, Disable", func(t *testing.T, c Circuit, _ *clock.Mock) {
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			c.Disable()
 		}, []string{trip, "open→disabled/manual"}, Disabled},
 		{"open, ForceOpen, Reset", func(t *testing.T, c Circuit, _ *clock.Mock) {
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			c.ForceOpen()
 			c.Reset()
 		}, []string{trip, "open→forced-open/manual", "forced-open→closed/manual"}, Closed},
 		{"open, Reset, trip again", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confTrip(t, c) // deadline at 10s
+			tripWithFailures(t, c) // deadline at 10s
 			advance(c, mk, regOpen/2)
 			c.Reset()
-			confTrip(t, c) // deadline at 15s
+			tripWithFailures(t, c) // deadline at 15s
 			advance(c, mk, regOpen/2)
-			confWantState(t, c, Open) // the first deadline passed
+			requireState(t, c, Open) // the first deadline passed
 			advance(c, mk, regOpen/2-time.Nanosecond)
-			confWantState(t, c, Open)
+			requireState(t, c, Open)
 			at := mk.Now().Add(time.Nanosecond)
 			advance(c, mk, time.Nanosecond)
-			confWantState(t, c, HalfOpen)
+			requireState(t, c, HalfOpen)
 			if m := c.Metrics(); !m.Since.Equal(at) {
 				t.Errorf("half-open since %v; want %v (the second deadline)", m.Since, at)
 			}
 			c.Reset()
 		}, []string{trip, "open→closed/manual", trip, halfOpen, "half-open→closed/manual"}, Closed},
 		{"half-open with MaxWait, probe closes", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confHalfOpen(t, c, mk, regOpen)
-			confRun(t, c, "S")
+			toHalfOpen(t, c, mk, regOpen)
+			runOutcomes(t, c, "S")
 		}, []string{trip, halfOpen, "half-open→closed/probes-succeeded"}, Closed},
 		{"half-open with MaxWait, Reset", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confHalfOpen(t, c, mk, regOpen)
-			confAcquire(t, c)
+			toHalfOpen(t, c, mk, regOpen)
+			mustAcquire(t, c)
 			c.Reset()
 		}, []string{trip, halfOpen, "half-open→closed/manual"}, Closed},
 		{"half-open with MaxWait, ForceOpen", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confHalfOpen(t, c, mk, regOpen)
-			confAcquire(t, c)
+			toHalfOpen(t, c, mk, regOpen)
+			mustAcquire(t, c)
 			c.ForceOpen()
 		}, []string{trip, halfOpen, "half-open→forced-open/manual"}, ForcedOpen},
 		{"half-open with MaxWait, probe fails, re-opens once", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confHalfOpen(t, c, mk, regOpen) // MaxWait deadline at 15s
+			toHalfOpen(t, c, mk, regOpen) // MaxWait deadline at 15s
 			advance(c, mk, 2*time.Second)
-			confRun(t, c, "F") // open until 22s
+			runOutcomes(t, c, "F") // open until 22s
 			advance(c, mk, maxWait)
-			confWantState(t, c, Open) // the MaxWait deadline passed
+			requireState(t, c, Open) // the MaxWait deadline passed
 			advance(c, mk, regOpen-maxWait)
-			confWantState(t, c, HalfOpen)
+			requireState(t, c, HalfOpen)
 			c.Reset()
 		}, []string{trip, halfOpen, "half-open→open/probe-failed", halfOpen, "half-open→closed/manual"}, Closed},
 	}
@@ -1001,30 +989,30 @@ func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 		after func(t *testing.T, c Circuit, mk *clock.Mock) // the breaker still behaves
 	}{
 		{"closed", func(t *testing.T, c Circuit, _ *clock.Mock) {
-			confRun(t, c, "SFF")
+			runOutcomes(t, c, "SFF")
 		}, func(t *testing.T, c Circuit, _ *clock.Mock) {
-			confRun(t, c, "F") // the third failure in a row
-			confWantState(t, c, Open)
+			runOutcomes(t, c, "F") // the third failure in a row
+			requireState(t, c, Open)
 		}},
 		{"open", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confTrip(t, c)
+			tripWithFailures(t, c)
 			advance(c, mk, regOpen-time.Nanosecond)
 		}, func(t *testing.T, c Circuit, mk *clock.Mock) {
 			advance(c, mk, time.Nanosecond)
-			confWantState(t, c, HalfOpen)
+			requireState(t, c, HalfOpen)
 		}},
 		{"half-open", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confHalfOpen(t, c, mk, regOpen)
-			confAcquire(t, c)
+			toHalfOpen(t, c, mk, regOpen)
+			mustAcquire(t, c)
 			advance(c, mk, maxWait-time.Nanosecond)
 		}, func(t *testing.T, c Circuit, mk *clock.Mock) {
-			confAcquire(t, c) // the second slot is still free
+			mustAcquire(t, c) // the second slot is still free
 			regWantTooMany(t, c, "with both probes taken")
 			advance(c, mk, time.Nanosecond)
-			confWantState(t, c, Open) // MaxWait still fires
+			requireState(t, c, Open) // MaxWait still fires
 		}},
 		{"forced-open", func(t *testing.T, c Circuit, _ *clock.Mock) {
-			confRun(t, c, "F")
+			runOutcomes(t, c, "F")
 			c.ForceOpen()
 		}, func(t *testing.T, c Circuit, _ *clock.Mock) {
 			if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrOpen) {
@@ -1033,10 +1021,10 @@ func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 		}},
 		{"disabled", func(t *testing.T, c Circuit, _ *clock.Mock) {
 			c.Disable()
-			confRun(t, c, "FFFFS")
+			runOutcomes(t, c, "FFFFS")
 		}, func(t *testing.T, c Circuit, _ *clock.Mock) {
-			confRun(t, c, "FFFF")
-			confWantState(t, c, Disabled)
+			runOutcomes(t, c, "FFFF")
+			requireState(t, c, Disabled)
 		}},
 	}
 	for _, st := range states {
@@ -1045,7 +1033,7 @@ func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 				c, mk := newMocked(t, im, cfg)
 				st.setup(t, c, mk)
 				settle(c)
-				sub := confSubscribe(t, c) // every kind
+				sub := subscribeAll(t, c) // every kind
 				before := c.Metrics()
 				src := c.(subscriber)
 				for range reads {
@@ -1058,8 +1046,8 @@ func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 				if after := c.Metrics(); after != before {
 					t.Errorf("Metrics changed by reads:\nbefore %+v\nafter  %+v", before, after)
 				}
-				if evs := confDrain(sub); len(evs) != 0 {
-					t.Errorf("reads emitted events:%s", confFormat(evs))
+				if evs := drain(sub); len(evs) != 0 {
+					t.Errorf("reads emitted events:%s", formatEvents(evs))
 				}
 				st.after(t, c, mk)
 			})
@@ -1199,7 +1187,7 @@ func TestRegressionTimeWindowIdleGaps(t *testing.T) {
 			t.Run(fmt.Sprintf("gap %s/t0 at bucket+%v", g.name, offset), func(t *testing.T) {
 				forEachImpl(t, func(t *testing.T, im impl) {
 					c, mk := start(t, im, offset)
-					confRun(t, c, "FFF")
+					runOutcomes(t, c, "FFF")
 					window(t, c, "at t0", 3, 3)
 					advance(c, mk, g.gap)
 					calls, fails := 0, 0
@@ -1207,7 +1195,7 @@ func TestRegressionTimeWindowIdleGaps(t *testing.T) {
 						calls, fails = 3, 3
 					}
 					window(t, c, "after the gap", calls, fails)
-					confRun(t, c, "S")
+					runOutcomes(t, c, "S")
 					window(t, c, "after one more call", calls+1, fails)
 				})
 			})
@@ -1218,7 +1206,7 @@ func TestRegressionTimeWindowIdleGaps(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
 			c, mk := start(t, im, width/2)
 			for k := range 3 * buckets {
-				confRun(t, c, "F")
+				runOutcomes(t, c, "F")
 				window(t, c, fmt.Sprintf("call %d, one per bucket", k), min(k+1, buckets), min(k+1, buckets))
 				if t.Failed() {
 					return
@@ -1246,9 +1234,9 @@ func TestRegressionTimeWindowIdleGaps(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := start(t, im, width/2)
 				t0 := mk.Now()
-				confRun(t, c, "FFF")
+				runOutcomes(t, c, "FFF")
 				mk.Set(t0.Add(-b.back))
-				confRun(t, c, "SS")
+				runOutcomes(t, c, "SS")
 				atMost := func(what string) {
 					t.Helper()
 					settle(c)
@@ -1718,13 +1706,13 @@ func TestRegressionNothingEmittedAfterClose(t *testing.T) {
 	if !s.Remove("gone") {
 		t.Fatal("Remove = false")
 	}
-	confDrain(all) // everything up to the Remove
+	drain(all) // everything up to the Remove
 
 	closedCall.Success() // a Closed-state call that ends after Remove
 	probe.Failure()      // a probe that ends after Remove
 	b.RecordFallback()   // a wrapper's fallback after Remove
 	b.Acquire(context.Background())
-	if evs := confDrain(all); len(evs) != 0 {
+	if evs := drain(all); len(evs) != 0 {
 		t.Errorf("events of a removed breaker after Remove returned: %+v", evs)
 	}
 	if m := b.Metrics(); m.Successes != 1 || m.Failures != uint64(cfg.ConsecutiveFailures)+1 {

@@ -52,14 +52,11 @@ func stCoarseRefs() int {
 // coarse clock): trips after 3 failures in a row, opens for 5s, closes
 // after 2 successful probes.
 func stConfig() Config {
-	return Config{
-		Window:              CountWindow(10),
-		ConsecutiveFailures: 3,
-		OpenTimeout:         5 * time.Second,
-		BackoffMultiplier:   1,
-		MaxOpenTimeout:      5 * time.Second,
-		HalfOpen:            HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 2},
-	}
+	return testConfig(func(c *Config) {
+		c.MinimumCalls = 0
+		c.OpenTimeout, c.MaxOpenTimeout = 5*time.Second, 5*time.Second
+		c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 2, 2
+	})
 }
 
 func stNew(t *testing.T, cfg Config) *Breaker {
@@ -103,22 +100,6 @@ var stStart = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func stElapsed() time.Duration { return time.Since(stStart) }
 
-// stDrain returns the events buffered in sub.
-func stDrain(sub *events.Subscription) []events.Event {
-	var evs []events.Event
-	for {
-		select {
-		case ev, ok := <-sub.C():
-			if !ok {
-				return evs
-			}
-			evs = append(evs, ev)
-		default:
-			return evs
-		}
-	}
-}
-
 // stTransition is an expected StateChanged event.
 type stTransition struct {
 	from, to State
@@ -128,7 +109,7 @@ type stTransition struct {
 
 func stWantEvents(t *testing.T, sub *events.Subscription, want ...stTransition) {
 	t.Helper()
-	got := stDrain(sub)
+	got := drain(sub)
 	if len(got) != len(want) {
 		t.Fatalf("%d events %+v, want %d %+v", len(got), got, len(want), want)
 	}
@@ -322,7 +303,7 @@ func TestSynctestCloseWithTimersPending(t *testing.T) {
 				b := stNew(t, cfg)
 				sub := b.Subscribe()
 				tc.setup(t, b)
-				stDrain(sub)
+				drain(sub)
 				if err := b.Close(); err != nil {
 					t.Fatalf("Close: %v", err)
 				}
@@ -337,7 +318,7 @@ func TestSynctestCloseWithTimersPending(t *testing.T) {
 				if _, err := b.Acquire(context.Background()); !errors.Is(err, ErrStopped) {
 					t.Fatalf("Acquire after Close: %v, want ErrStopped", err)
 				}
-				if evs := stDrain(sub); len(evs) != 0 {
+				if evs := drain(sub); len(evs) != 0 {
 					t.Fatalf("events after Close: %+v", evs)
 				}
 				select {
@@ -403,7 +384,7 @@ func TestSynctestSlowCallsCoarseClock(t *testing.T) {
 		}
 		var durations []time.Duration
 		var reason Reason
-		for _, ev := range stDrain(sub) {
+		for _, ev := range drain(sub) {
 			switch ev.Kind {
 			case events.CallSucceeded:
 				durations = append(durations, ev.Duration)
@@ -542,7 +523,7 @@ func TestSynctestSupervisorClose(t *testing.T) {
 		bs["d"].ForceOpen()
 
 		var opens int
-		for _, ev := range stDrain(sub) {
+		for _, ev := range drain(sub) {
 			if ev.Kind == events.StateChanged && ev.To == Open {
 				opens++
 			}
