@@ -61,6 +61,14 @@ func TestCollectSendsFamiliesSorted(t *testing.T) {
 	for i, m := range ms {
 		d := descs[i]
 		seen[d]++
+		// Labels sorted by name, as the registry wants them (it copies and
+		// sorts those that are not, allocating).
+		for j := 1; j < len(m.GetLabel()); j++ {
+			if m.GetLabel()[j-1].GetName() >= m.GetLabel()[j].GetName() {
+				t.Errorf("%s: labels %v not sorted by name", d, m.GetLabel())
+				break
+			}
+		}
 		if p := last[d]; p != nil && !labelsLess(p, m) {
 			t.Errorf("%s: %v sent after %v", d, m.GetLabel(), p.GetLabel())
 		}
@@ -70,6 +78,14 @@ func TestCollectSendsFamiliesSorted(t *testing.T) {
 		if seen[d] == 0 {
 			t.Errorf("no series of %s", d)
 		}
+	}
+	// The constant labels merged into every set where their names sort
+	// (before, between and after the variable ones): a pedantic registry
+	// checks each series' labels against its descriptor.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
 	}
 }
 
