@@ -45,7 +45,7 @@ for m in "${mutants[@]}"; do
 	else
 		# -failfast: one failing test is enough, and a mutant that hangs one test
 		# (a blocked publisher) must not cost the whole timeout.
-		out=$(cd "$tmp/wt" && $GO test -count=1 -failfast -timeout 180s . ./engine ./events 2>&1)
+		out=$(cd "$tmp/wt" && $GO test -count=1 -failfast -timeout 180s . ./engine ./events ./prom 2>&1)
 		code=$?
 		took=$(($(date +%s) - start))
 		if [ $code -eq 0 ]; then
