@@ -101,18 +101,25 @@ type scrape struct {
 // Collect reads every breaker the supervisor has now and sends its
 // metrics. A breaker removed since the last scrape is simply not there.
 //
-// It reads everything before sending anything, so that it can send each
-// family's series in the order the registry sorts them in (see
-// emitOrder).
+// It sends each family's series in the order the registry sorts them in
+// (see emitOrder): a family whose first label is the name (the state
+// gauges) as each breaker is read, so the registry can work on them
+// meanwhile; the others once every breaker has been read.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	sc := c.read(c.entries())
-	for _, st := range emitOrder {
-		if st.rowsOuter {
-			for r := range sc.rows {
+	entries := c.entries()
+	sc := scrape{rows: make([]row, len(entries))}
+	for r, e := range entries {
+		c.read(&sc, r, e)
+		for _, st := range emitOrder {
+			if st.rowsOuter {
 				for _, i := range st.series {
 					ch <- seriesMetric[i](&sc.rows[r])
 				}
 			}
+		}
+	}
+	for _, st := range emitOrder {
+		if st.rowsOuter {
 			continue
 		}
 		for _, i := range st.series {
@@ -176,59 +183,56 @@ func (c *collector) entries() []*entry {
 	return rows
 }
 
-// read reads the breakers of entries, each one's Metrics once.
-func (c *collector) read(entries []*entry) scrape {
-	sc := scrape{rows: make([]row, len(entries))}
-	for r, e := range entries {
-		b := e.b
-		m := b.Metrics()
-		rw := &sc.rows[r]
-		rw.e = e
-		for i, st := range states {
-			if m.State == st {
-				rw.v[srState+i] = 1
-			}
+// read reads the breaker of entry e into row r of sc, and appends its
+// histograms and transition counters, reading its Metrics once. Row r is
+// complete, and never changed again, when read returns.
+func (c *collector) read(sc *scrape, r int, e *entry) {
+	b := e.b
+	m := b.Metrics()
+	rw := &sc.rows[r]
+	rw.e = e
+	for i, st := range states {
+		if m.State == st {
+			rw.v[srState+i] = 1
 		}
-		rw.v[srCallsTotal+kindIdxSucceeded] = float64(m.Successes)
-		rw.v[srCallsTotal+kindIdxFailed] = float64(m.Failures)
-		rw.v[srCallsTotal+kindIdxIgnored] = float64(m.Ignored)
-		rw.v[srCallsTotal+kindIdxRejected] = float64(m.Rejected)
-		rw.v[srBuffered+kindIdxSucceeded] = float64(max(m.WindowCalls-m.WindowFailures, 0))
-		rw.v[srBuffered+kindIdxFailed] = float64(m.WindowFailures)
-		rw.v[srSlowCalls+kindIdxSucceeded] = float64(max(m.WindowSlowCalls-m.WindowSlowFailures, 0))
-		rw.v[srSlowCalls+kindIdxFailed] = float64(m.WindowSlowFailures)
-		rw.v[srFailureRate] = percent(m.FailureRate)
-		rw.v[srSlowCallRate] = percent(m.SlowCallRate)
-		rw.v[srFallbacks] = float64(m.Fallbacks)
-		rw.v[srTimeouts] = float64(m.Timeouts)
+	}
+	rw.v[srCallsTotal+kindIdxSucceeded] = float64(m.Successes)
+	rw.v[srCallsTotal+kindIdxFailed] = float64(m.Failures)
+	rw.v[srCallsTotal+kindIdxIgnored] = float64(m.Ignored)
+	rw.v[srCallsTotal+kindIdxRejected] = float64(m.Rejected)
+	rw.v[srBuffered+kindIdxSucceeded] = float64(max(m.WindowCalls-m.WindowFailures, 0))
+	rw.v[srBuffered+kindIdxFailed] = float64(m.WindowFailures)
+	rw.v[srSlowCalls+kindIdxSucceeded] = float64(max(m.WindowSlowCalls-m.WindowSlowFailures, 0))
+	rw.v[srSlowCalls+kindIdxFailed] = float64(m.WindowSlowFailures)
+	rw.v[srFailureRate] = percent(m.FailureRate)
+	rw.v[srSlowCallRate] = percent(m.SlowCallRate)
+	rw.v[srFallbacks] = float64(m.Fallbacks)
+	rw.v[srTimeouts] = float64(m.Timeouts)
 
-		if l, ok := b.Latencies(); ok {
-			for _, k := range histKinds {
-				h := l.Succeeded
-				switch k {
-				case kindIdxFailed:
-					h = l.Failed
-				case kindIdxIgnored:
-					h = l.Ignored
-				}
-				sc.hists = append(sc.hists, newHistSample(e, k, h))
+	if l, ok := b.Latencies(); ok {
+		for _, k := range histKinds {
+			h := l.Succeeded
+			switch k {
+			case kindIdxFailed:
+				h = l.Failed
+			case kindIdxIgnored:
+				h = l.Ignored
 			}
+			sc.hists = append(sc.hists, newHistSample(e, k, h))
 		}
+	}
 
-		// Transitions counts every pair: with none, there is no pair to
-		// read.
-		if m.Transitions == 0 {
-			continue
-		}
-		for _, from := range statesByName {
-			for _, to := range statesByName {
-				if n := b.TransitionCount(states[from], states[to]); n > 0 {
-					sc.trans = append(sc.trans, transSample{e: e, v: float64(n), from: from, to: to})
-				}
+	// Transitions counts every pair: with none, there is no pair to read.
+	if m.Transitions == 0 {
+		return
+	}
+	for _, from := range statesByName {
+		for _, to := range statesByName {
+			if n := b.TransitionCount(states[from], states[to]); n > 0 {
+				sc.trans = append(sc.trans, transSample{e: e, v: float64(n), from: from, to: to})
 			}
 		}
 	}
-	return sc
 }
 
 // merge appends to dst the labels vars (sorted by name) merged with the
