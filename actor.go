@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/breakerlabs/breaker/engine"
@@ -17,17 +18,30 @@ type actor struct {
 	born    time.Time  // when the breaker was made: the machine's start, made lazily
 	stopped bool       // Close was handled: the state is frozen
 
+	// now is the clock reading of the message being handled: publish
+	// arms no deadline already due by it (see due).
+	now time.Time
+	// latched is the latch whose trip checkTrip is making formal, if any
+	// (see openView).
+	latched *latchedTrip
+	// The ring of the window the actor last retired, kept for the next
+	// window of its size, and the last tag the actor gave a window (see
+	// reuseRing).
+	ring     *atomic.Uint64
+	ringSize uint64
+	tags     uint32
+
 	// The current half-open period's probes the engine has been told of:
 	// the table's probe k is the engine's probe base+k.
 	registered uint32
 	base       uint64
 }
 
+// newActor makes b's actor, for its first message (see Breaker.owned).
+// Nothing has changed the view New published (only the actor publishes),
+// so its since is the breaker's birth, when the machine starts.
 func newActor(b *Breaker) *actor {
-	now := b.clk.Now()
-	a := &actor{b: b, born: now}
-	a.publish(engine.Transition{To: engine.Closed, At: now, Epoch: 1})
-	return a
+	return &actor{b: b, born: b.view.Load().since}
 }
 
 // run handles one message, restarting the actor from the last published
@@ -112,13 +126,21 @@ func (a *actor) handle(m message) {
 		a.abandon(m)
 		return
 	}
-	if v := b.view.Load(); v.mode == modeAdmit {
+	var now time.Time
+	if v := b.view.Load(); v.mode == modeAdmit && v.win.latch.Load() != nil {
 		// A trip latched before now is read: the machine stamps each
 		// transition with the time given, so a latched trip must not be
-		// made formal after a transition read at an earlier time.
+		// made formal after a transition read at an earlier time. Now is
+		// read before the trip is published (after the latch is loaded,
+		// so it is not before the latched time), for publish to tell
+		// whether the open deadline is already due.
+		now = b.clk.Now()
+		a.now = now
 		a.checkTrip(v)
+	} else {
+		now = b.clk.Now()
+		a.now = now
 	}
-	now := b.clk.Now()
 	a.advance(now)
 	switch m.kind {
 	case msgReport:
@@ -138,6 +160,9 @@ func (a *actor) handle(m message) {
 		m.rc.applied = true
 	case msgClose:
 		a.close()
+	}
+	if !a.stopped {
+		a.due(now) // what the message left due (see due)
 	}
 	if m.done != nil {
 		close(m.done)
@@ -202,6 +227,22 @@ func (a *actor) advance(now time.Time) {
 		a.checkTrip(v)
 	}
 	a.register(now)
+	a.due(now)
+}
+
+// due applies every timeout due by now (see advance), then arms the timer
+// for the deadline left, if it is not the one armed.
+//
+// publish arms no deadline already due by a.now, the clock reading of the
+// message being handled (a trip latched with a 1 ns open timeout, a
+// deadline an adopted record or a reconfiguration put in the past): handle
+// runs due after every message, before the actor lets go of the state, so
+// such a deadline is applied at once and never waits for a timer. The
+// published state's deadline is thus either armed before the view is
+// stored or applied by the actor before it returns: a test that sees the
+// state and advances a mock clock still always moves it on. (A recovery
+// cycle with a 1 ns open timeout arms and stops no timer.)
+func (a *actor) due(now time.Time) {
 	for tr := a.m.TickDue(now); tr.Happened(); tr = a.m.TickDue(now) {
 		a.publish(tr)
 		a.register(now)
@@ -219,6 +260,7 @@ func (a *actor) checkTrip(v *view) {
 	if l == nil || v.state != Closed {
 		return
 	}
+	a.latched = l
 	tr := a.m.TripIf(l.at, l.c)
 	if !tr.Happened() {
 		// The engine disagrees (it cannot: the counts met a condition);
@@ -226,6 +268,7 @@ func (a *actor) checkTrip(v *view) {
 		v.win.latch.CompareAndSwap(l, nil)
 	}
 	a.publish(tr)
+	a.latched = nil
 }
 
 // reconfigure makes cfg the breaker's configuration: the live window is
@@ -269,7 +312,9 @@ func (a *actor) reconfigure(now time.Time, cfg Config) {
 			if l := v.win.latch.Load(); l != nil {
 				// A trip latched in the old window while it was being
 				// reshaped: the new thresholds judge it.
+				a.latched = l
 				a.publish(a.m.TripIf(l.at, l.c))
+				a.latched = nil
 			}
 		} else {
 			b.view.Store(&nv)
@@ -286,31 +331,36 @@ func (a *actor) publish(tr engine.Transition) {
 	if !tr.Happened() && old != nil {
 		return
 	}
-	v := &view{state: tr.To, epoch: tr.Epoch, since: tr.At, until: tr.Deadline}
+	var v *view
+	switch tr.To {
+	case Closed, Disabled:
+		v = newClosedView(b, tr.To == Closed)
+		a.reuseRing(v.win)
+	case Open, ForcedOpen:
+		v = a.openView(tr)
+	case HalfOpen:
+		v = newProbeView(b, b.tuning().settings.HalfOpen.MaxProbes)
+	}
+	v.state, v.epoch, v.since, v.until = tr.To, tr.Epoch, tr.At, tr.Deadline
 	if a.m != nil {
 		v.attempt = a.m.Attempt()
 	}
-	switch tr.To {
-	case Closed, Disabled:
-		v.mode = modeAdmit
-		v.win = newLiveWindow(b, tr.To == Closed)
-	case Open, ForcedOpen:
-		v.mode = modeReject
-		v.err = newOpenError(b.name, tr)
-	case HalfOpen:
-		v.mode = modeProbe
-		v.probes = newProbeTable(b, b.tuning().settings.HalfOpen.MaxProbes)
-	}
 	a.registered = 0
 	a.stopTimer()
-	a.armTimer(tr.Deadline)
+	if tr.Deadline.After(a.now) {
+		a.armTimer(tr.Deadline) // before publication; one already due is due's
+	}
 	if old != nil && old.win != nil {
 		// Retire the old window: fold its counts into the lifetime base
-		// as the new view (without it) becomes visible.
+		// as the new view (without it) becomes visible. Its ring, if it
+		// has one, is kept for the next window (reuseRing).
 		b.lifetime.beginFold()
 		b.lifetime.fold(old.win.retire())
 		b.view.Store(v)
 		b.lifetime.endFold()
+		if r := old.win.ring.Load(); r != nil {
+			a.ring, a.ringSize = r, old.win.size
+		}
 	} else {
 		b.view.Store(v)
 	}
@@ -319,6 +369,34 @@ func (a *actor) publish(tr engine.Transition) {
 		b.emitter.emitTransition(tr)
 		b.saver.transitioned(b.name, tr, a.m.Attempt())
 	}
+}
+
+// openView returns the view of the open period tr enters: the one made
+// with the latch being made formal if the trip's deadline is the one the
+// latch promised, so that the latch's rejection and the open period's are
+// one *OpenError (one per period, as OpenError says) and the trip
+// allocates nothing more; else a new one. A latch's period is published
+// once at most.
+func (a *actor) openView(tr engine.Transition) *view {
+	if l := a.latched; l != nil && !l.used && tr.To == engine.Open && tr.Deadline.Equal(l.open.err.Until) {
+		l.used = true
+		l.open.v.mode, l.open.v.err = modeReject, &l.open.err
+		return &l.open.v
+	}
+	return newOpenView(a.b.name, tr)
+}
+
+// reuseRing hands w, a new count window, the ring of the last window the
+// actor retired if it has w's size (see liveRing in livewindow.go), so a
+// recovery cycle allocates no ring. Each window the actor gives a ring
+// gets a tag no earlier window of this actor had (until 2³² of them).
+func (a *actor) reuseRing(w *liveWindow) {
+	if a.ring == nil || w.size != a.ringSize {
+		return
+	}
+	a.tags++
+	w.handRing(a.ring, a.tags)
+	a.ring = nil
 }
 
 // armTimer arms the breaker's node in the shared timer service for
@@ -340,8 +418,9 @@ func (a *actor) armTimer(deadline time.Time) {
 	a.b.timers.arm(a.node, deadline, epoch)
 }
 
+// stopTimer withdraws the node's deadline, if one is armed.
 func (a *actor) stopTimer() {
-	if a.node != nil {
+	if a.node != nil && !a.armed.IsZero() {
 		a.b.timers.stop(a.node)
 	}
 	a.armed = time.Time{}

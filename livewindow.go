@@ -3,6 +3,7 @@ package breaker
 import (
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/breakerlabs/breaker/engine"
 )
@@ -27,7 +28,8 @@ import (
 type liveWindow struct {
 	// Read-mostly: set at creation; latch is written once at most.
 	b      *Breaker
-	tracks bool // false in Disabled: never latches
+	tracks bool   // false in Disabled: never latches
+	tag    uint32 // count-based: the tag of the ring words this window owns (see liveRing)
 
 	// latch is set by the reporter whose outcome made a trip condition
 	// hold, before its report returns; from then on Acquire rejects with
@@ -41,11 +43,11 @@ type liveWindow struct {
 	buckets []liveBucket // time-based: bucket i of Unix time lives in buckets[i % len]
 	_       [48]byte
 
-	// ring holds a count window's last calls, a byte each, four to a
-	// word: call n (0-based) is byte n % size. A byte changes only when
-	// the outcome in its slot changes (a CAS on its word), so in steady
-	// state a call only reads it.
-	ring   []atomic.Uint32
+	// ring is a count window's ring of its last calls (see liveRing): a
+	// pointer to its first word, nil until the first call records in it
+	// (a breaker never called has none) unless the actor handed the
+	// window the ring of the breaker's previous Closed period.
+	ring   atomic.Pointer[atomic.Uint64]
 	size   uint64       // count-based: the window's size (calls)
 	seeded uint64       // count-based: calls carried over by reshaped, in the ring's last slots
 	consec atomic.Int64 // failures in a row: read by every success, written by failures
@@ -90,7 +92,16 @@ type liveBucket struct {
 type latchedTrip struct {
 	at  time.Time     // when the crossing report read the clock
 	c   engine.Counts // the counts that crossed
-	err *OpenError    // what Acquire rejects with meanwhile
+	err *OpenError    // what Acquire rejects with meanwhile: &open.err
+	// open is the period the trip will most likely publish, made with the
+	// latch: its err is the rejection, and the actor fills its view and
+	// publishes it if the trip's deadline is err.Until (see
+	// actor.openView), so the latched rejection and the open period's
+	// are one *OpenError and the trip allocates once. The view is
+	// written by the actor alone, before it is published; nobody reads it
+	// before.
+	open openPeriod
+	used bool // the actor published open.v; the actor only
 }
 
 // shut latches a trip from counts c: every later Acquire in this window is
@@ -99,7 +110,9 @@ type latchedTrip struct {
 func (w *liveWindow) shut(c engine.Counts) {
 	b := w.b
 	at := b.clk.Now()
-	l := &latchedTrip{at: at, c: c, err: &OpenError{Breaker: b.name, Until: at.Add(b.tuning().settings.OpenDuration(0))}}
+	l := &latchedTrip{at: at, c: c}
+	l.open.err = OpenError{Breaker: b.name, Until: at.Add(b.tuning().settings.OpenDuration(0))}
+	l.err = &l.open.err
 	if w.latch.CompareAndSwap(nil, l) {
 		b.send(message{kind: msgTrip, w: w}, false)
 	}
@@ -110,13 +123,17 @@ const (
 	bitSlow    = 2
 )
 
-func newLiveWindow(b *Breaker, tracks bool) *liveWindow {
-	return newLiveWindowOf(b, tracks, b.tuning().settings.Window)
-}
-
 // newLiveWindowOf is an empty live window of shape win.
 func newLiveWindowOf(b *Breaker, tracks bool, win engine.Window) *liveWindow {
-	w := &liveWindow{b: b, tracks: tracks}
+	w := new(liveWindow)
+	w.init(b, tracks, win)
+	return w
+}
+
+// init makes w an empty live window of shape win. w is new: nobody else
+// sees it yet.
+func (w *liveWindow) init(b *Breaker, tracks bool, win engine.Window) {
+	w.b, w.tracks = b, tracks
 	if win.Kind == engine.TimeBased {
 		w.width = int64(win.BucketWidth())
 		w.buckets = make([]liveBucket, win.Buckets)
@@ -124,9 +141,7 @@ func newLiveWindowOf(b *Breaker, tracks bool, win engine.Window) *liveWindow {
 		w.newest.Store(-1 << 62)
 	} else {
 		w.size = uint64(win.Size)
-		w.ring = make([]atomic.Uint32, (win.Size+3)/4)
 	}
-	return w
 }
 
 // Fields of liveWindow.n.
@@ -161,7 +176,7 @@ func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (may
 	if slow {
 		nb |= bitSlow
 	}
-	if w.ring != nil {
+	if w.size != 0 {
 		delta := uint64(nCalls)
 		if failure {
 			delta += nFails
@@ -183,7 +198,7 @@ func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (may
 			w.consec.Store(0)
 		}
 		calls := nCallsOf(n)
-		if old, changed := w.setSlot((calls-1)%w.size, nb); changed {
+		if old, changed := w.setSlot(w.loadRing(), (calls-1)%w.size, nb); changed {
 			w.adjust(old, nb)
 		}
 		if calls >= foldAt.calls || nFailsOf(n) >= foldAt.failures {
@@ -267,7 +282,7 @@ func (w *liveWindow) retire() (successes, failures uint64) {
 func (w *liveWindow) fold() (successes, failures uint64) {
 	defer w.folding.Store(false)
 	n := w.n.Load()
-	if w.ring == nil || n&nRetired != 0 {
+	if w.size == 0 || n&nRetired != 0 {
 		return 0, 0
 	}
 	size := w.size
@@ -297,26 +312,33 @@ func (w *liveWindow) clamp(idx int64) int64 {
 	}
 }
 
-// setSlot stores outcome bits nb in ring slot i, returning the bits it
-// held and whether they differed (nothing is written if not).
-func (w *liveWindow) setSlot(i uint64, nb uint32) (old uint32, changed bool) {
-	word := &w.ring[i/4]
-	shift := (i % 4) * 8
+// setSlot stores outcome bits nb in slot i of ring r (the window's),
+// returning the bits it held and whether they differed (nothing is written
+// if not). A word that does not carry the window's tag belongs to a later
+// window the ring was handed to (see liveRing): the writer is stale, and
+// changes nothing.
+func (w *liveWindow) setSlot(r *atomic.Uint64, i uint64, nb uint32) (old uint32, changed bool) {
+	word := ringWord(r, i)
+	shift := i % ringSlots * 2
+	tag := uint64(w.tag) << 32
 	for {
 		cur := word.Load()
-		old = cur >> shift & 0xff
+		if cur&^ringSlotsMask != tag {
+			return 0, false
+		}
+		old = uint32(cur>>shift) & 3
 		if old == nb {
 			return old, false
 		}
-		if word.CompareAndSwap(cur, cur&^(0xff<<shift)|nb<<shift) {
+		if word.CompareAndSwap(cur, cur&^(3<<shift)|uint64(nb)<<shift) {
 			return old, true
 		}
 	}
 }
 
-// slot returns the outcome bits in ring slot i.
-func (w *liveWindow) slot(i uint64) uint32 {
-	return w.ring[i/4].Load() >> ((i % 4) * 8) & 0xff
+// slot returns the outcome bits in slot i of ring r (the window's own).
+func (w *liveWindow) slot(r *atomic.Uint64, i uint64) uint32 {
+	return uint32(ringWord(r, i).Load()>>(i%ringSlots*2)) & 3
 }
 
 func (w *liveWindow) adjust(old, nb uint32) {
@@ -373,7 +395,7 @@ func count(word *atomic.Uint64, idx int64) int {
 // counts returns the window's counts at time now (Unix ns).
 func (w *liveWindow) counts(now int64) engine.Counts {
 	c := engine.Counts{ConsecutiveFailures: int(w.consec.Load())}
-	if w.ring != nil {
+	if w.size != 0 {
 		c.Calls = int(min(nCallsOf(w.n.Load())+w.seeded, w.size))
 		c.Failures = clampCount(w.fails.Load(), c.Calls)
 		c.SlowCalls = clampCount(w.slow.Load(), c.Calls)
@@ -427,8 +449,9 @@ func (w *liveWindow) reshaped(now int64, from, to engine.Window) *liveWindow {
 	nw.consec.Store(w.consec.Load())
 	switch {
 	case from.Kind != to.Kind:
-	case w.ring != nil:
+	case w.size != 0:
 		n := nCallsOf(w.n.Load()) + w.seeded
+		r, nr := w.ring.Load(), nw.loadRing()
 		size, newSize := w.size, nw.size
 		keep := min(n, size, newSize)
 		for k := range keep {
@@ -436,8 +459,11 @@ func (w *liveWindow) reshaped(now int64, from, to engine.Window) *liveWindow {
 			// w's own calls are numbered after its seeded ones, which sit
 			// in its last slots.
 			i := (n - keep + k + size - w.seeded%size) % size
-			b := w.slot(i)
-			nw.setSlot(newSize-keep+k, b)
+			var b uint32
+			if r != nil {
+				b = w.slot(r, i)
+			}
+			nw.setSlot(nr, newSize-keep+k, b)
 			nw.adjust(0, b)
 		}
 		nw.seeded = keep
@@ -503,3 +529,81 @@ func (w *liveWindow) report(p Permit, o engine.Outcome) {
 func (w *liveWindow) claim(Permit) bool { return true }
 
 func (w *liveWindow) core() *base { return w.b.base }
+
+// A count window's ring (liveRing, in the comments) holds its last calls,
+// two outcome bits each (bitFailure, bitSlow), sixteen to a word in the low
+// 32 bits; call n (0-based) of the window is slot n % size. A slot changes
+// only when the outcome in it changes (a CAS on its word), so in steady
+// state a call only reads it. The high 32 bits of every word hold the tag
+// of the window that owns the ring.
+//
+// A ring outlives its window: when the actor makes the next Closed (or
+// Disabled) period's window of the same size, it hands it the ring of the
+// window it retired (handRing), instead of allocating one per period. A
+// permit of the retired window may still be writing: its report passed the
+// retired check on the packed word (n) before the actor retired it, and
+// reaches its slot afterwards. So the actor stamps every word with the new
+// window's tag (all slots empty) before it publishes the new window, and a
+// writer changes a word only if it carries its own window's tag: a stale
+// writer finds the new tag and changes nothing (its outcome is in the
+// lifetime counters already, through the packed word it added to before
+// the retirement, and the retired window's own counters are never read
+// again). A stale writer that loaded its word before the stamp fails its
+// CAS, reloads, and finds the new tag. The one gap: a writer descheduled
+// between its load and its CAS while the ring is handed on 2³² times comes
+// back to a word holding its own tag again, and may write one slot there;
+// we accept it (2³² transitions in one preemption).
+//
+// The ring is allocated by the first call recorded in a window that has
+// none (makeRing), so a breaker never called never has one.
+
+// ringSlots is the number of slots per ring word; ringSlotsMask selects
+// them.
+const (
+	ringSlots     = 16
+	ringSlotsMask = 1<<32 - 1
+)
+
+// ringWords is the number of words of a ring for a window of size calls.
+func ringWords(size uint64) uint64 { return (size + ringSlots - 1) / ringSlots }
+
+// ringWord returns the word of ring r that holds slot i. r points to the
+// first word of an array of ringWords(size) words, and i < size.
+func ringWord(r *atomic.Uint64, i uint64) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(r), i/ringSlots*8))
+}
+
+// loadRing returns the window's ring, making it if it has none. Count
+// windows only.
+func (w *liveWindow) loadRing() *atomic.Uint64 {
+	if r := w.ring.Load(); r != nil {
+		return r
+	}
+	return w.makeRing()
+}
+
+// makeRing makes the window's ring, stamped with its tag, unless a
+// concurrent caller made it first. Safe for concurrent use.
+func (w *liveWindow) makeRing() *atomic.Uint64 {
+	words := make([]atomic.Uint64, ringWords(w.size))
+	tag := uint64(w.tag) << 32
+	for i := range words {
+		words[i].Store(tag)
+	}
+	if w.ring.CompareAndSwap(nil, &words[0]) {
+		return &words[0]
+	}
+	return w.ring.Load()
+}
+
+// handRing gives w, a new count window nobody sees yet, the ring r of a
+// retired window of the same size: every word is stamped with tag, w's
+// tag, and empty slots. The actor only, before it publishes w.
+func (w *liveWindow) handRing(r *atomic.Uint64, tag uint32) {
+	w.tag = tag
+	t := uint64(tag) << 32
+	for i := range ringWords(w.size) {
+		ringWord(r, i*ringSlots).Store(t)
+	}
+	w.ring.Store(r)
+}

@@ -42,8 +42,19 @@ type probeTable struct {
 const slotTaken = 1 << 32
 
 func newProbeTable(b *Breaker, maxProbes int) *probeTable {
+	t := new(probeTable)
+	t.init(b, maxProbes, nil)
+	return t
+}
+
+// init makes t an empty table for maxProbes probes in flight, with slots as
+// its slots if they are enough (a probePeriod's inline ones), else new ones.
+func (t *probeTable) init(b *Breaker, maxProbes int, slots []atomic.Uint64) {
 	n := max(maxProbes, 1)
-	return &probeTable{b: b, max: uint32(min(n, 1<<31)), slots: make([]atomic.Uint64, n)}
+	if len(slots) != n {
+		slots = make([]atomic.Uint64, n)
+	}
+	t.b, t.max, t.slots = b, uint32(min(n, 1<<31)), slots
 }
 
 // admit takes a probe slot, or reports false if MaxProbes probes are in

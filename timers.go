@@ -40,9 +40,19 @@ type timerService struct {
 	exact bool // one clock timer per deadline (any clock but the real one)
 	mu    sync.Mutex
 	nodes timerHeap    // guarded by mu
-	timer *clock.Timer // armed for nodes[0].when; guarded by mu
-	at    time.Time    // when timer fires; guarded by mu
+	timer *clock.Timer // the latest clock timer made (see rearm); guarded by mu
+	at    time.Time    // when timer fires; zero if it is not armed; guarded by mu
+	spare []dueTick    // fire's buffer, kept between firings; guarded by mu
 }
+
+// dueTick is a tick fire sends once it has let go of the lock.
+type dueTick struct {
+	b     *Breaker
+	epoch uint64
+}
+
+// spareTicks is the largest buffer fire keeps for the next firing.
+const spareTicks = 1024
 
 // timerNode is one breaker's deadline in the service's heap.
 type timerNode struct {
@@ -95,7 +105,7 @@ func (s *timerService) arm(n *timerNode, when time.Time, epoch uint64) {
 	} else {
 		heap.Push(&s.nodes, n)
 	}
-	s.rearm()
+	s.rearm(false)
 }
 
 // stop removes n's deadline, if it has one. The state owner only. The
@@ -111,49 +121,76 @@ func (s *timerService) stop(n *timerNode) {
 	if n.index >= 0 {
 		heap.Remove(&s.nodes, n.index)
 	}
-	if len(s.nodes) == 0 && s.timer != nil {
+	if len(s.nodes) == 0 && !s.at.IsZero() {
 		s.timer.Stop()
-		s.timer, s.at = nil, time.Time{}
+		s.at = time.Time{}
 	}
 }
 
 // rearm makes the clock timer fire at the earliest deadline, unless it is
 // already armed for it or earlier. s.mu is held.
-func (s *timerService) rearm() {
+//
+// fire, the timer's own callback, re-arms the timer that ran it with
+// Reset, which allocates nothing; an arm or a stop, on whatever goroutine
+// the actor runs, makes a new clock timer when the earliest deadline
+// moves, as that goroutine's own (a testing/synctest bubble owns the
+// timers its goroutines make, and a timer made outside a bubble would
+// never fire on the bubble's fake time).
+//
+// fire clears at on entry. A timer made or moved by arm between the
+// clock timer firing and fire taking the lock is then Reset by fire for
+// the earliest deadline, which is what arm wanted too; it fires at most
+// once more than needed, and fire finds nothing due then. What matters
+// holds throughout: while the heap is not empty, the clock timer will
+// fire at or before its earliest deadline.
+func (s *timerService) rearm(byFire bool) {
 	if len(s.nodes) == 0 {
 		return
 	}
 	when := s.nodes[0].when
-	if s.timer != nil && !s.at.After(when) {
+	if !s.at.IsZero() && !s.at.After(when) {
 		return
 	}
-	if s.timer != nil {
-		s.timer.Stop()
+	d := max(when.Sub(s.clk.Now()), 0)
+	if byFire && s.timer != nil {
+		s.timer.Reset(d)
+	} else {
+		if s.timer != nil && !s.at.IsZero() {
+			s.timer.Stop()
+		}
+		s.timer = s.clk.AfterFunc(d, s.fire)
 	}
 	s.at = when
-	s.timer = s.clk.AfterFunc(max(when.Sub(s.clk.Now()), 0), s.fire)
 }
 
 // fire sends a tick to every breaker whose deadline has come, and re-arms
-// the clock timer for the next one.
+// the clock timer for the next one. The ticks are sent after the lock is
+// released (an idle actor runs on this goroutine and arms its next
+// deadline), from a buffer kept for the next firing.
 func (s *timerService) fire() {
 	s.mu.Lock()
-	s.timer, s.at = nil, time.Time{}
+	s.at = time.Time{}
 	now := s.clk.Now()
-	var due []*timerNode
+	due := s.spare
+	s.spare = nil
 	for len(s.nodes) > 0 && !s.nodes[0].when.After(now) {
-		due = append(due, heap.Pop(&s.nodes).(*timerNode))
+		n := heap.Pop(&s.nodes).(*timerNode)
+		due = append(due, dueTick{b: n.b, epoch: n.epoch})
 	}
-	ticks := make([]message, len(due))
-	bs := make([]*Breaker, len(due))
-	for i, n := range due {
-		ticks[i], bs[i] = message{kind: msgTick, epoch: n.epoch}, n.b
-	}
-	s.rearm()
+	s.rearm(true)
 	s.mu.Unlock()
-	for i, b := range bs {
-		b.send(ticks[i], false)
+	for _, t := range due {
+		t.b.send(message{kind: msgTick, epoch: t.epoch}, false)
 	}
+	if cap(due) > spareTicks {
+		return
+	}
+	clear(due)
+	s.mu.Lock()
+	if s.spare == nil {
+		s.spare = due[:0]
+	}
+	s.mu.Unlock()
 }
 
 // timerHeap orders nodes by deadline.

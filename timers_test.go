@@ -53,7 +53,7 @@ func TestTimersOneServicePerClock(t *testing.T) {
 		}
 	}
 	ts.mu.Lock()
-	nodes, armed := len(ts.nodes), ts.timer != nil
+	nodes, armed := len(ts.nodes), !ts.at.IsZero()
 	earliest := ts.at
 	ts.mu.Unlock()
 	if nodes != 1000 || !armed || !earliest.Equal(bs[0].Metrics().OpenUntil) {
@@ -74,7 +74,7 @@ func TestTimersOneServicePerClock(t *testing.T) {
 		t.Fatalf("the reset breaker is %v", s)
 	}
 	ts.mu.Lock()
-	nodes, armed = len(ts.nodes), ts.timer != nil
+	nodes, armed = len(ts.nodes), !ts.at.IsZero()
 	ts.mu.Unlock()
 	if nodes != 0 || armed {
 		t.Fatalf("after every deadline: %d nodes, clock timer armed %v; want none", nodes, armed)
