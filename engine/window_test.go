@@ -192,6 +192,15 @@ func TestTimeWindow(t *testing.T) {
 			rec(20*s, S, false, counts(1, 0, 0, 0)),
 			read(s, counts(1, 0, 0, 0)), // a record moves the window: the 5s bucket is gone
 		}},
+		{"a read leaves out what has expired by then, and clears nothing", tenByFive, t0, []windowStep{
+			rec(0, F, false, counts(1, 1, 0, 1)),
+			rec(4*s, S, true, counts(2, 1, 1, 0)),
+			read(10*s, counts(1, 0, 1, 0)), // the 0s bucket has expired, the 4s one has not
+			read(4*s, counts(2, 1, 1, 0)),  // an older read still sees both
+			read(13*s, counts(1, 0, 1, 0)),
+			read(14*s, counts(0, 0, 0, 0)),
+			read(9*s, counts(2, 1, 1, 0)),
+		}},
 		{"before 1970 buckets floor", engine.Window{Kind: engine.TimeBased, Duration: 4 * s, Buckets: 2}, time.Unix(0, 0), []windowStep{
 			rec(-3*s, F, false, counts(1, 1, 0, 1)), // bucket -2
 			rec(-s, F, false, counts(2, 2, 0, 2)),   // bucket -1
