@@ -56,21 +56,26 @@ func (b *base) retune(cfg Config) (old *tuning) {
 
 var errEmptyName = errors.New("breaker: name must not be empty")
 
-func newBase(name string, cfg Config, o *options) (*base, error) {
+// checkNew returns the error New and NewMutex return for name and cfg, or
+// nil.
+func checkNew(name string, cfg Config) error {
 	if name == "" {
-		return nil, errEmptyName
+		return errEmptyName
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	b := &base{name: name, clk: o.clock, obs: o.observer}
+	return cfg.Validate()
+}
+
+// init sets up b, the base of a breaker being made (Breaker and
+// MutexBreaker hold it by value: one allocation per breaker fewer), for a
+// name and cfg checkNew accepted.
+func (b *base) init(name string, cfg Config, o *options) {
+	b.name, b.clk, b.obs = name, o.clock, o.observer
 	b.tune.Store(sharedTuning(cfg))
 	if b.clk == nil {
 		b.clk = clock.New()
 		b.realClock = true
 	}
-	b.emitter.init(name, b.clk, o.sinks)
-	return b, nil
+	b.emitter.init(name, b.clk, o.sink)
 }
 
 // acquireShared takes the shared resources the breaker needs (the coarse
@@ -83,13 +88,13 @@ func (b *base) acquireShared() {
 	}
 }
 
-// release gives back what newBase took. Called once, by Close.
+// release gives back what init and acquireShared took. Called once, by
+// Close.
 func (b *base) release() {
 	if c := b.coarse.Load(); c != nil {
 		c.release()
 	}
 	b.emitter.stop()
-	b.emitter.hub.Close()
 }
 
 // nanos is the time source for call durations and time windows: the coarse

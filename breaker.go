@@ -37,7 +37,7 @@ import (
 // state as an immutable view (after arming that state's timers); State
 // reads it with one atomic load.
 type Breaker struct {
-	*base
+	base
 	view      atomic.Pointer[view]
 	mb        mailbox
 	act       *actor // owned by the mailbox's owner; nil until the first message (see owned)
@@ -86,16 +86,17 @@ type view struct {
 // breaker is open; WithClock makes it read the given clock instead.
 func New(name string, cfg Config, opts ...Option) (*Breaker, error) {
 	o := buildOptions(opts)
-	bs, err := newBase(name, cfg, &o)
-	if err != nil {
+	if err := checkNew(name, cfg); err != nil {
 		return nil, err
 	}
-	b := &Breaker{base: bs, hooks: o.hooks, saver: o.saver, timers: timersFor(bs.clk)}
+	b := &Breaker{hooks: o.hooks, saver: o.saver}
+	b.base.init(name, cfg, &o)
+	b.timers = timersFor(b.clk)
 	// The first view, Closed in epoch 1. The actor is made for the first
 	// message (see owned); only it publishes, so until then this view's
 	// since is the breaker's birth, when its machine starts.
 	v := newClosedView(b, true)
-	v.state, v.epoch, v.since = Closed, 1, bs.clk.Now()
+	v.state, v.epoch, v.since = Closed, 1, b.clk.Now()
 	b.view.Store(v)
 	if b.hooks != nil && b.hooks.construct != nil {
 		b.hooks.construct()

@@ -11,61 +11,69 @@ import (
 )
 
 // emitter assigns each event of one breaker its Seq and publishes it to the
-// breaker's own hub and to any sink hubs (a supervisor's), under one mutex
-// so that every subscriber sees the breaker's events in Seq order. Sends
-// never block (events.Hub drops for full subscribers), so the mutex is held
-// only for the fan-out itself.
+// breaker's own hub and to its sink hub (a supervisor's), if it has them,
+// under one mutex so that every subscriber sees the breaker's events in
+// Seq order. Sends never block (events.Hub drops for full subscribers),
+// so the mutex is held only for the fan-out itself.
+//
+// The breaker's own hub is made by its first Subscribe: most breakers (a
+// supervisor's, watched through its hub) never have one, and no hub, no
+// list of hubs is allocated for them.
 type emitter struct {
 	name string
 	clk  clock.Clock
-	hub  *events.Hub                   // the breaker's own subscribers
-	hubs atomic.Pointer[[]*events.Hub] // hub, then the sinks; replaced (under mu), never changed
-	mu   sync.Mutex                    // serialises Seq assignment, publication and adding a sink
+	hub  atomic.Pointer[events.Hub] // the breaker's own subscribers; nil until the first Subscribe; set under mu
+	sink atomic.Pointer[events.Hub] // a supervisor's hub; nil if none; set once, under mu
+	mu   sync.Mutex                 // serialises Seq assignment, publication and setting hub or sink
 	seq  uint64
 	done bool // set by stop: nothing is published afterwards
 }
 
-// stop makes every later emit a no-op: once the breaker's Close has
-// returned, nothing more is published for it (a report or fallback that
-// arrives later only counts). Safe for concurrent use.
+// stop makes every later emit a no-op (once the breaker's Close has
+// returned, nothing more is published for it: a report or fallback that
+// arrives later only counts) and closes the breaker's own subscriptions; a
+// later Subscribe gets a closed one. Safe for concurrent use.
 func (e *emitter) stop() {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.done = true
-	e.mu.Unlock()
+	if h := e.hub.Load(); h != nil {
+		h.Close()
+	}
 }
 
-func (e *emitter) init(name string, clk clock.Clock, sinks []*events.Hub) {
-	e.name, e.clk, e.hub = name, clk, events.NewHub()
-	hubs := append([]*events.Hub{e.hub}, sinks...)
-	e.hubs.Store(&hubs)
+// init names the emitter and gives it sink (a supervisor's hub), or none
+// if sink is nil.
+func (e *emitter) init(name string, clk clock.Clock, sink *events.Hub) {
+	e.name, e.clk = name, clk
+	if sink != nil {
+		e.sink.Store(sink)
+	}
 }
 
 // addSink makes every later event also go to h (a supervisor's hub), unless
 // the breaker already has a sink: it reports whether it added h. Safe for
-// concurrent use with emitting: an event is published to the sinks it had
+// concurrent use with emitting: an event is published to the sink it had
 // when its Seq was assigned, so h sees a breaker's events from some Seq on,
 // in order, with no gap.
 func (e *emitter) addSink(h *events.Hub) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cur := *e.hubs.Load()
-	if len(cur) > 1 {
+	if e.sink.Load() != nil {
 		return false
 	}
-	hubs := append(cur[:len(cur):len(cur)], h)
-	e.hubs.Store(&hubs)
+	e.sink.Store(h)
 	return true
 }
 
 // wants reports whether any subscriber wants events of kind k: one atomic
-// load per hub.
+// load per hub the breaker has.
 func (e *emitter) wants(k events.Kind) bool {
-	for _, h := range *e.hubs.Load() {
-		if h.Wants(k) {
-			return true
-		}
+	if h := e.hub.Load(); h != nil && h.Wants(k) {
+		return true
 	}
-	return false
+	h := e.sink.Load()
+	return h != nil && h.Wants(k)
 }
 
 // emit stamps ev with the breaker's name, the next Seq and (if unset) the
@@ -83,7 +91,10 @@ func (e *emitter) emit(ev events.Event) {
 	}
 	e.seq++
 	ev.Seq = e.seq
-	for _, h := range *e.hubs.Load() {
+	if h := e.hub.Load(); h != nil {
+		h.Publish(ev)
+	}
+	if h := e.sink.Load(); h != nil {
 		h.Publish(ev)
 	}
 	e.mu.Unlock()
@@ -91,7 +102,7 @@ func (e *emitter) emit(ev events.Event) {
 
 // emitCall publishes a per-call event if anyone wants its kind. The check
 // is inlined: with nobody subscribed to per-call kinds it costs one atomic
-// load per hub.
+// load per hub the breaker has.
 func (e *emitter) emitCall(k events.Kind, d time.Duration) {
 	if e.wants(k) {
 		e.emitCallEvent(k, d)
@@ -113,7 +124,21 @@ func (e *emitter) emitTransition(tr engine.Transition) {
 	e.emit(ev)
 }
 
-// subscribe adds a subscriber to the breaker's own hub.
+// subscribe adds a subscriber to the breaker's own hub, making the hub the
+// first time (closed at once if the breaker is stopped, so that the
+// subscription is too). Safe for concurrent use.
 func (e *emitter) subscribe(opts []events.Option) *events.Subscription {
-	return e.hub.Subscribe(opts...)
+	h := e.hub.Load()
+	if h == nil {
+		e.mu.Lock()
+		if h = e.hub.Load(); h == nil {
+			h = events.NewHub()
+			if e.done {
+				h.Close()
+			}
+			e.hub.Store(h)
+		}
+		e.mu.Unlock()
+	}
+	return h.Subscribe(opts...)
 }

@@ -528,7 +528,7 @@ func (w *liveWindow) report(p Permit, o engine.Outcome) {
 
 func (w *liveWindow) claim(Permit) bool { return true }
 
-func (w *liveWindow) core() *base { return w.b.base }
+func (w *liveWindow) core() *base { return &w.b.base }
 
 // A count window's ring (liveRing, in the comments) holds its last calls,
 // two outcome bits each (bitFailure, bitSlow), sixteen to a word in the low

@@ -21,7 +21,7 @@ import (
 // lock is held, which keeps them in order; publishing never blocks, so a
 // subscriber may call back into the breaker.
 type MutexBreaker struct {
-	*base
+	base
 	mu      sync.Mutex
 	m       *engine.Machine
 	openErr *OpenError // the current open period's rejection
@@ -32,11 +32,12 @@ type MutexBreaker struct {
 // validation error (or an error for an empty name) if either is wrong.
 func NewMutex(name string, cfg Config, opts ...Option) (*MutexBreaker, error) {
 	o := buildOptions(opts)
-	bs, err := newBase(name, cfg, &o)
-	if err != nil {
+	if err := checkNew(name, cfg); err != nil {
 		return nil, err
 	}
-	b := &MutexBreaker{base: bs, m: engine.NewMachine(bs.tuning().settings, bs.clk.Now())}
+	b := new(MutexBreaker)
+	b.base.init(name, cfg, &o)
+	b.m = engine.NewMachine(b.tuning().settings, b.clk.Now())
 	b.acquireShared() // last: a failed construction leaves no goroutine
 	return b, nil
 }
@@ -188,7 +189,7 @@ type mutexProbe struct {
 
 func (p *mutexProbe) claim(Permit) bool                 { return p.reported.CompareAndSwap(false, true) }
 func (p *mutexProbe) report(q Permit, o engine.Outcome) { p.b.report(q, o) }
-func (p *mutexProbe) core() *base                       { return p.b.base }
+func (p *mutexProbe) core() *base                       { return &p.b.base }
 
 // State returns the current state, after applying any due timeout (none
 // after Close: a closed breaker keeps its last state).

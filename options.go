@@ -10,10 +10,10 @@ import (
 type Option interface{ apply(*options) }
 
 type options struct {
-	clock    clock.Clock   // nil: the real clock, with a coarse clock for durations
-	sinks    []*events.Hub // extra hubs every event is published to (a supervisor's)
-	hooks    *testHooks    // fault injection for tests; nil in production
-	observer CallObserver  // WithCallObserver; nil: none
+	clock    clock.Clock  // nil: the real clock, with a coarse clock for durations
+	sink     *events.Hub  // a hub every event is also published to (a supervisor's)
+	hooks    *testHooks   // fault injection for tests; nil in production
+	observer CallObserver // WithCallObserver; nil: none
 
 	store    StateStore   // WithStateStore (a Supervisor's)
 	instance string       // WithInstance (a Supervisor's)
@@ -57,7 +57,7 @@ func withSaver(w *storeWriter) Option {
 }
 
 func withSink(h *events.Hub) Option {
-	return optionFunc(func(o *options) { o.sinks = append(o.sinks, h) })
+	return optionFunc(func(o *options) { o.sink = h })
 }
 
 func buildOptions(opts []Option) options {

@@ -122,4 +122,4 @@ func (t *probeTable) release() { t.word.Add(^uint64(0)) }
 // report sends a probe's outcome to the actor; see Breaker.reportProbe.
 func (t *probeTable) report(p Permit, o engine.Outcome) { t.b.reportProbe(p, o) }
 
-func (t *probeTable) core() *base { return t.b.base }
+func (t *probeTable) core() *base { return &t.b.base }

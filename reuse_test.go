@@ -267,17 +267,18 @@ func TestDueOpenDeadlineArmsNoTimer(t *testing.T) {
 	}
 }
 
-// A breaker made and never used has no actor and no ring; the first call
-// makes the ring, the first message the actor. A Subscribe after Close
-// gets a closed subscription.
+// A breaker made and never used has no actor, no hub of its own and no
+// ring; the first call makes the ring, the first message the actor, the
+// first Subscribe the hub. A Subscribe after Close (the hub made then, or
+// before) gets a closed subscription.
 func TestIdleBreakerMakesNothingUntilUsed(t *testing.T) {
 	b, err := New("idle", DefaultConfig(), WithClock(clock.NewMock()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := b.view.Load()
-	if b.act != nil || v.win.ring.Load() != nil {
-		t.Fatalf("idle breaker: actor %v, ring %v; want none", b.act, v.win.ring.Load())
+	if b.act != nil || b.emitter.hub.Load() != nil || v.win.ring.Load() != nil {
+		t.Fatalf("idle breaker: actor %v, hub %v, ring %v; want none", b.act, b.emitter.hub.Load(), v.win.ring.Load())
 	}
 	p, _ := b.Acquire(context.Background())
 	p.Success()
@@ -286,8 +287,8 @@ func TestIdleBreakerMakesNothingUntilUsed(t *testing.T) {
 	}
 	sub := b.Subscribe()
 	b.Reset()
-	if b.act == nil {
-		t.Fatal("no actor after Reset")
+	if b.act == nil || b.emitter.hub.Load() == nil {
+		t.Fatal("no actor or hub after Subscribe and Reset")
 	}
 	if ev := <-sub.C(); ev.To != Closed || ev.Reason != ReasonManual {
 		t.Fatalf("subscriber got %+v, want the Reset", ev)
