@@ -208,33 +208,100 @@ var seriesSpecs = func() [numSeries]seriesSpec {
 	return s
 }()
 
-// An emitStep sends some series of every breaker: for each breaker, each
-// series in turn (rowsOuter), or for each series, every breaker.
-// emitOrder lists the steps so that each family's series arrive sorted
-// the way the registry sorts them (by the values of their labels in the
-// order of the label names): the registry's sort then finds them in order
-// and costs one pass instead of n log n comparisons of strings.
-type emitStep struct {
-	series    []int
-	rowsOuter bool
+// A family is one metric family of the series set: its name after the
+// namespace and "circuitbreaker_", its HELP text, its type and its labels
+// besides name. It is the one description both encoders work from:
+// NewCollector makes its descriptors from it and Handler its HELP and TYPE
+// lines and its series' label sets.
+type family struct {
+	suffix string
+	help   string
+	typ    dto.MetricType
+	labels []string
 }
 
-var emitOrder = func() []emitStep {
-	byLabel := func(idx []int, value func(int) string) []int {
-		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(value(a), value(b)) })
-		return idx
+var families = [numFamilies]family{
+	famState: {"state",
+		"The state of the circuit breaker: 1 for the current state, 0 for the others.",
+		dto.MetricType_GAUGE, []string{labelState}},
+	famCallsSeconds: {"calls_seconds",
+		"Durations of the calls the circuit breaker admitted, by outcome, in seconds.",
+		dto.MetricType_HISTOGRAM, []string{labelKind}},
+	famCallsTotal: {"calls_total",
+		"Calls through the circuit breaker, by outcome; not_permitted counts rejected calls.",
+		dto.MetricType_COUNTER, []string{labelKind}},
+	famBuffered: {"buffered_calls",
+		"Calls in the circuit breaker's sliding window, by outcome.",
+		dto.MetricType_GAUGE, []string{labelKind}},
+	famSlowCalls: {"slow_calls",
+		"Slow calls in the circuit breaker's sliding window, by outcome.",
+		dto.MetricType_GAUGE, []string{labelKind}},
+	famFailureRate: {"failure_rate",
+		"Failure rate of the circuit breaker's sliding window in percent; -1 while it holds fewer than the minimum number of calls.",
+		dto.MetricType_GAUGE, nil},
+	famSlowCallRate: {"slow_call_rate",
+		"Slow-call rate of the circuit breaker's sliding window in percent; -1 while it holds fewer than the minimum number of calls.",
+		dto.MetricType_GAUGE, nil},
+	famTransitions: {"transitions_total",
+		"State transitions of the circuit breaker, by the states left and entered.",
+		dto.MetricType_COUNTER, []string{labelFrom, labelTo}},
+	famFallbacks: {"fallbacks_total",
+		"Rejected calls answered by a fallback.",
+		dto.MetricType_COUNTER, nil},
+	famTimeouts: {"timeouts_total",
+		"Calls that ran past the circuit breaker's call timeout.",
+		dto.MetricType_COUNTER, nil},
+}
+
+// fqName returns the name of family f under namespace ns, as the registry
+// sees it (before any escaping for the text format).
+func fqName(ns string, f int) string {
+	return prometheus.BuildFQName(ns, "circuitbreaker", families[f].suffix)
+}
+
+// setValue returns the value of the label besides name of label set set
+// ("" for {name}).
+func setValue(set int) string {
+	switch {
+	case set >= setState && set < setState+len(states):
+		return states[set-setState].String()
+	case set >= setKind && set < setKind+len(kinds):
+		return kinds[set-setKind]
 	}
-	stateValue := func(i int) string { return states[i-srState].String() }
-	kindValue := func(base int) func(int) string { return func(i int) string { return kinds[i-base] } }
-	return []emitStep{
-		// {name, state}: name first.
-		{byLabel([]int{0, 1, 2, 3, 4}, stateValue), true},
-		// {kind, name}: kind first.
-		{byLabel([]int{5, 6, 7, 8}, kindValue(srCallsTotal)), false},
-		{byLabel([]int{9, 10}, kindValue(srBuffered)), false},
-		{byLabel([]int{11, 12}, kindValue(srSlowCalls)), false},
-		{[]int{srFailureRate, srSlowCallRate, srFallbacks, srTimeouts}, false},
+	return ""
+}
+
+// famSeries[f] are the gauge and counter series of family f (indexes into
+// seriesSpecs) in the order the registry sorts them within one breaker:
+// by the value of their label besides name. It is empty for the histogram
+// and the transition counters, which are not rows' series.
+var famSeries = func() (fs [numFamilies][]int) {
+	for i, sp := range seriesSpecs {
+		fs[sp.fam] = append(fs[sp.fam], i)
 	}
+	for f := range fs {
+		slices.SortStableFunc(fs[f], func(a, b int) int {
+			return strings.Compare(setValue(seriesSpecs[a].set), setValue(seriesSpecs[b].set))
+		})
+	}
+	return fs
+}()
+
+// byBreaker[f] reports whether the registry sorts the series of family f
+// by breaker first (name is its first label by name, or its only one), so
+// that each breaker's series of f can be sent as it is read. Otherwise
+// they sort by the other label first (kind < name): each series of f
+// for every breaker in turn. Either way each family's series arrive in
+// the registry's order, whose sort then costs one pass instead of
+// n log n comparisons of strings, and the text encoder, which does not
+// sort, writes what the registry would.
+var byBreaker = func() (bb [numFamilies]bool) {
+	for f, fam := range families {
+		ls := append([]string{labelName}, fam.labels...)
+		slices.Sort(ls)
+		bb[f] = ls[0] == labelName
+	}
+	return bb
 }()
 
 // histKinds are the kind indexes of the histograms, sorted by kind.
