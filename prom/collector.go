@@ -39,12 +39,7 @@ func NewCollector(s *breaker.Supervisor, opts ...Option) prometheus.Collector {
 	if s == nil {
 		panic("prom: NewCollector with a nil Supervisor")
 	}
-	var o options
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
-	}
+	o := newOptions(opts)
 	c := &collector{}
 	c.reader = newReader(s, func(b *breaker.Breaker, label string) *entry { return newEntry(c, b, label) })
 	for f, fam := range families {

@@ -8,7 +8,7 @@ import (
 	"github.com/breakerlabs/breaker"
 )
 
-// An entry is what a collector keeps of one breaker from one scrape to
+// An entry is what a collector (or a Handler) keeps of one breaker from one scrape to
 // the next: its name label and the label pairs of all its series, made
 // once for the breaker instead of once per series per scrape. It is never
 // modified after newEntry returns, except that trans is set once; so
@@ -16,11 +16,12 @@ import (
 // breaker removed and created again under its name is another
 // *breaker.Breaker and so gets another entry; a breaker whose name label
 // changes (an invalid UTF-8 name whose suffix depends on the other names)
-// gets a new entry too.
+// gets a new entry too. A Handler's entries have only b, label and esc.
 type entry struct {
 	c     *collector
 	b     *breaker.Breaker
 	label string        // the name label's value
+	esc   string        // label escaped for the text format (Handler's entries only)
 	name  dto.LabelPair // {name="<label>"}, shared by every set below
 	w     int           // labels in a set with two variable labels: 2 + the constant labels
 

@@ -85,8 +85,20 @@ import (
 	"github.com/breakerlabs/breaker"
 )
 
-// An Option configures a collector made by NewCollector.
+// An Option configures a collector made by NewCollector or a handler
+// made by Handler.
 type Option func(*options)
+
+// newOptions applies opts, skipping nil ones.
+func newOptions(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
 
 type options struct {
 	namespace   string
