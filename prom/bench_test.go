@@ -3,6 +3,8 @@ package prom_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 	"time"
@@ -111,4 +113,68 @@ func BenchmarkGatherMeasured(b *testing.B) {
 		gatherOrFail(b, reg)
 	}
 	b.ReportMetric(float64(totalAlloc()-a0)/float64(b.N)/n, "B/breaker")
+}
+
+// discardWriter is an http.ResponseWriter that throws the body away,
+// counting its bytes.
+type discardWriter struct {
+	header http.Header
+	n      int64
+}
+
+func (w *discardWriter) Header() http.Header         { return w.header }
+func (w *discardWriter) WriteHeader(int)             {}
+func (w *discardWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// BenchmarkHandler is BenchmarkGather for prom.Handler: one GET of n idle
+// DefaultConfig breakers, written to a ResponseWriter that discards it.
+// "first" is the first scrape of a new handler (its label cache filled),
+// "steady" every later one, "gzip" a steady one that accepts gzip.
+// B/breaker is allocated bytes over n; text-B/breaker the bytes served.
+func BenchmarkHandler(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		s := scaleSupervisor(b, n)
+		get := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		gz := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		gz.Header.Set("Accept-Encoding", "gzip")
+		serve := func(b *testing.B, h http.Handler, r *http.Request) int64 {
+			w := &discardWriter{header: http.Header{}}
+			h.ServeHTTP(w, r)
+			if w.n == 0 {
+				b.Fatal("empty scrape")
+			}
+			return w.n
+		}
+		b.Run(fmt.Sprintf("first/n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var total uint64
+			for b.Loop() {
+				b.StopTimer()
+				h := prom.Handler(s)
+				a0 := totalAlloc()
+				b.StartTimer()
+				serve(b, h, get)
+				b.StopTimer()
+				total += totalAlloc() - a0
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(total)/float64(b.N)/float64(n), "B/breaker")
+		})
+		for _, tc := range []struct {
+			name string
+			req  *http.Request
+		}{{"steady", get}, {"gzip", gz}} {
+			b.Run(fmt.Sprintf("%s/n=%d", tc.name, n), func(b *testing.B) {
+				h := prom.Handler(s)
+				text := serve(b, h, tc.req)
+				b.ReportAllocs()
+				a0 := totalAlloc()
+				for b.Loop() {
+					serve(b, h, tc.req)
+				}
+				b.ReportMetric(float64(totalAlloc()-a0)/float64(b.N)/float64(n), "B/breaker")
+				b.ReportMetric(float64(text)/float64(n), "text-B/breaker")
+			})
+		}
+	}
 }

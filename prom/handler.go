@@ -69,7 +69,7 @@ func Handler(s *breaker.Supervisor, opts ...Option) http.Handler {
 }
 
 // gzipLevel is the compression level of a gzip-encoded scrape.
-const gzipLevel = gzip.BestSpeed
+const gzipLevel = 3
 
 var gzipWriters = sync.Pool{New: func() any {
 	w, _ := gzip.NewWriterLevel(nil, gzipLevel)

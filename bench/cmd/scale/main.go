@@ -3,7 +3,8 @@
 // breaker, the creation rate, the CPU of one forced GC, the CPU and
 // garbage per timer-driven transition (Open→HalfOpen at the open deadline,
 // HalfOpen→Open at MaxWait with a probe left hanging), reading every
-// breaker's metrics, a Prometheus scrape, and looking an existing name up.
+// breaker's metrics, a Prometheus scrape through a registry's Gather and
+// through prom.Handler (plain and gzip), and looking an existing name up.
 //
 //	go run ./cmd/scale -impl actor -n 100000          # one JSON line
 //	go run ./cmd/scale -report results/scale.jsonl    # a markdown table
@@ -23,6 +24,8 @@ import (
 	"fmt"
 	"log"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"sort"
@@ -53,6 +56,15 @@ type result struct {
 	GatherBytesPer     float64 `json:"gatherBytesPerBreaker"`
 	GatherAgainMs      float64 `json:"gatherAgainMs"` // a second Gather: the collector's per-breaker labels are built
 	GatherAgainBytes   float64 `json:"gatherAgainBytesPerBreaker"`
+	HandlerMs          float64 `json:"handlerMs"` // prom.Handler's first GET: its label cache filled
+	HandlerBytesPer    float64 `json:"handlerBytesPerBreaker"`
+	HandlerAgainMs     float64 `json:"handlerAgainMs"`
+	HandlerAgainBytes  float64 `json:"handlerAgainBytesPerBreaker"`
+	HandlerAgainCPUms  float64 `json:"handlerAgainCPUms"` // the process's CPU over the second GET
+	HandlerGzipMs      float64 `json:"handlerGzipMs"`     // a later GET accepting gzip
+	HandlerGzipCPUms   float64 `json:"handlerGzipCPUms"`
+	HandlerTextBytes   float64 `json:"handlerTextBytesPerBreaker"`
+	HandlerGzipBytes   float64 `json:"handlerGzipBytesPerBreaker"`
 	LookupNs           float64 `json:"lookupNs"`
 	SyncMapNs          float64 `json:"syncMapNs"`
 	TransitionsSkipped bool    `json:"transitionsSkipped,omitempty"`
@@ -195,6 +207,13 @@ func measure(impl string, n int, transitions bool) result {
 		runtime.ReadMemStats(&m)
 		r.GatherAgainBytes = float64(m.TotalAlloc-a0) / float64(n)
 
+		// The registry-free text handler: a first GET, a second, and one
+		// accepting gzip.
+		h := prom.Handler(sup)
+		r.HandlerMs, _, r.HandlerBytesPer, r.HandlerTextBytes = timeScrape(h, n, false)
+		r.HandlerAgainMs, r.HandlerAgainCPUms, r.HandlerAgainBytes, _ = timeScrape(h, n, false)
+		r.HandlerGzipMs, r.HandlerGzipCPUms, _, r.HandlerGzipBytes = timeScrape(h, n, true)
+
 		// Lookups of existing names, 2 goroutines, against sync.Map.Load of
 		// the same names.
 		var sm sync.Map
@@ -221,6 +240,34 @@ func measure(impl string, n int, transitions bool) result {
 		b.Close()
 	}
 	return r
+}
+
+// discard is an http.ResponseWriter that counts the body and drops it.
+type discard struct {
+	header http.Header
+	n      int64
+}
+
+func (w *discard) Header() http.Header         { return w.header }
+func (w *discard) WriteHeader(int)             {}
+func (w *discard) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// timeScrape serves one GET of h (accepting gzip if zip) and returns its
+// wall time and the process's CPU time over it in ms, and the bytes it
+// allocated and the bytes it served per breaker.
+func timeScrape(h http.Handler, n int, zip bool) (ms, cpuMs, allocPer, bodyPer float64) {
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	if zip {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	w := &discard{header: http.Header{}}
+	_, a0 := inuse()
+	start, c0 := time.Now(), cpu()
+	h.ServeHTTP(w, req)
+	ms, cpuMs = float64(time.Since(start))/1e6, float64(cpu()-c0)/1e6
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return ms, cpuMs, float64(m.TotalAlloc-a0) / float64(n), float64(w.n) / float64(n)
 }
 
 func timeLookups(order []int, look func(string) bool, names []string) float64 {
@@ -386,14 +433,27 @@ func printReport(path string) {
 		return fmt.Sprintf(format, v)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "| impl | breakers | bytes/breaker | goroutines/breaker | created/s | one GC (CPU ms) | CPU per trip (µs) | CPU per timer transition (µs) | bytes per transition | Metrics of all (ms) | Prom Gather (ms) | Gather bytes/breaker | next Gather (ms) | next Gather bytes/breaker | GetOrCreate hit (ns) | sync.Map Load (ns) |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| impl | breakers | bytes/breaker | goroutines/breaker | created/s | one GC (CPU ms) | CPU per trip (µs) | CPU per timer transition (µs) | bytes per transition | Metrics of all (ms) | Prom Gather (ms) | Gather bytes/breaker | next Gather (ms) | next Gather bytes/breaker | Handler (ms) | Handler bytes/breaker | next Handler (ms, CPU ms) | next Handler bytes/breaker | Handler gzip (ms, CPU ms) | Handler text/gzip bytes/breaker | GetOrCreate hit (ns) | sync.Map Load (ns) |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %d | %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		msCPU := func(ms, cpu float64) string {
+			if ms == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.0f, %.0f", ms, cpu)
+		}
+		textGz := "—"
+		if r.HandlerTextBytes != 0 {
+			textGz = fmt.Sprintf("%.0f / %.0f", r.HandlerTextBytes, r.HandlerGzipBytes)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Impl, r.N, num(r.BytesPerBreaker, "%.0f"), r.GoroutinesPer, num(r.CreatePerSec, "%.0f"), num(r.GCCPUms, "%.1f"),
 			num(r.TripCPUus, "%.2f"), num(r.TransitionCPUus, "%.2f"), num(r.TransitionBytes, "%.0f"),
 			num(r.MetricsAllms, "%.1f"), num(r.GatherMs, "%.0f"), num(r.GatherBytesPer, "%.0f"),
 			num(r.GatherAgainMs, "%.0f"), num(r.GatherAgainBytes, "%.0f"),
+			num(r.HandlerMs, "%.0f"), num(r.HandlerBytesPer, "%.0f"),
+			msCPU(r.HandlerAgainMs, r.HandlerAgainCPUms), num(r.HandlerAgainBytes, "%.0f"),
+			msCPU(r.HandlerGzipMs, r.HandlerGzipCPUms), textGz,
 			num(r.LookupNs, "%.1f"), num(r.SyncMapNs, "%.1f"))
 	}
 	fmt.Print(b.String())
