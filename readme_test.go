@@ -136,6 +136,8 @@ func readmePrometheus(s *breaker.Supervisor) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prom.NewCollector(s)) // the supervisor your breakers live in
 	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	http.Handle("/metrics/breakers", prom.Handler(s)) // a scrape job of its own
 }
 
 // readmeHTTP is the HTTP snippet (compiled, not run: it calls out).

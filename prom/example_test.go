@@ -58,3 +58,42 @@ func Example() {
 	// circuitbreaker_state{name="payments",state="open"} 0
 	// circuitbreaker_transitions_total{from="closed",name="payments",to="forced-open"} 1
 }
+
+// Serve the breakers on a scrape path of their own, without a registry:
+// the same series, in the text format, for a fraction of the cost when
+// there are many breakers.
+func ExampleHandler() {
+	s := breaker.NewSupervisor()
+	defer s.Close()
+
+	// In a program: http.Handle("/metrics/breakers", prom.Handler(s))
+	srv := httptest.NewServer(prom.Handler(s, prom.WithNamespace("resilience4j")))
+	defer srv.Close()
+
+	b, _ := s.GetOrCreate(`pay"ments`, breaker.DefaultConfig())
+	b.ForceOpen()
+
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Header.Get("Content-Type"))
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if line := sc.Text(); strings.Contains(line, "circuitbreaker_state") {
+			fmt.Println(line)
+		}
+	}
+	srv.Client().CloseIdleConnections()
+	// Output:
+	// text/plain; version=0.0.4; charset=utf-8
+	// # HELP resilience4j_circuitbreaker_state The state of the circuit breaker: 1 for the current state, 0 for the others.
+	// # TYPE resilience4j_circuitbreaker_state gauge
+	// resilience4j_circuitbreaker_state{name="pay\"ments",state="closed"} 0
+	// resilience4j_circuitbreaker_state{name="pay\"ments",state="disabled"} 0
+	// resilience4j_circuitbreaker_state{name="pay\"ments",state="forced-open"} 1
+	// resilience4j_circuitbreaker_state{name="pay\"ments",state="half-open"} 0
+	// resilience4j_circuitbreaker_state{name="pay\"ments",state="open"} 0
+}

@@ -40,8 +40,10 @@ type handler struct {
 // the next, and forgets a breaker once a scrape finds it gone.
 //
 // GET gets the metrics, gzip-compressed if the request accepts gzip (as
-// Prometheus's scrapes do); HEAD gets the headers alone and reads no
-// breaker; any other method gets 405 Method Not Allowed. A client that goes
+// Prometheus's scrapes do): that divides the body by about 29 for about
+// 1.4 µs of CPU per breaker (see the package doc); to serve it plain,
+// delete the request's Accept-Encoding header before calling the handler.
+// HEAD gets the headers alone and reads no breaker; any other method gets 405 Method Not Allowed. A client that goes
 // away is noticed at the next write (every 32 KB or so) and the scrape
 // stops there. If s is nil, or the options are ones a registry would refuse
 // for NewCollector (a constant label named name, kind, state, from or to,
@@ -68,7 +70,9 @@ func Handler(s *breaker.Supervisor, opts ...Option) http.Handler {
 	return h
 }
 
-// gzipLevel is the compression level of a gzip-encoded scrape.
+// gzipLevel is the compression level of a gzip-encoded scrape: on this
+// very repetitive text, level 3 measured faster than gzip.BestSpeed (865
+// against 692 MB/s) and compresses a little better (29× against 28×).
 const gzipLevel = 3
 
 var gzipWriters = sync.Pool{New: func() any {
