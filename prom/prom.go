@@ -137,7 +137,7 @@ func WithNamespace(ns string) Option {
 // {"service": "checkout"} when several supervisors share a registry (each
 // needs distinct constant labels then, or the registry rejects the second
 // collector). The label names must not be name, kind, state, from or to,
-// or registering the collector fails.
+// or registering the collector fails (and a Handler answers 500).
 func WithConstLabels(l prometheus.Labels) Option {
 	return func(o *options) {
 		o.constLabels = make(prometheus.Labels, len(l))
