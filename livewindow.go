@@ -393,22 +393,41 @@ func count(word *atomic.Uint64, idx int64) int {
 }
 
 // counts returns the window's counts at time now (Unix ns).
+//
+// Writers count a call before its failure or slowness (record), so counts
+// reads the other way round: failures and slow calls first, then the calls
+// they belong to. Read in that order, the counts never hold a failure
+// whose call they miss, however long the reader is descheduled between two
+// loads while writers go on: the failure rate they give is at most the
+// rate at some instant during the read, and a trip is never latched on
+// failures the window does not hold. (Read calls first, a reader paused
+// after that load saw every failure recorded during the pause against the
+// calls of before it, and latched a failure rate of 1 for a breaker failing
+// one call in twenty.)
 func (w *liveWindow) counts(now int64) engine.Counts {
 	c := engine.Counts{ConsecutiveFailures: int(w.consec.Load())}
 	if w.size != 0 {
+		fails, slow, slowFails := w.fails.Load(), w.slow.Load(), w.slowFails.Load()
 		c.Calls = int(min(nCallsOf(w.n.Load())+w.seeded, w.size))
-		c.Failures = clampCount(w.fails.Load(), c.Calls)
-		c.SlowCalls = clampCount(w.slow.Load(), c.Calls)
-		c.SlowFailures = clampCount(w.slowFails.Load(), c.SlowCalls)
+		c.Failures = clampCount(fails, c.Calls)
+		c.SlowCalls = clampCount(slow, c.Calls)
+		c.SlowFailures = clampCount(slowFails, c.SlowCalls)
 		return c
 	}
 	cur := max(engine.BucketIndex(time.Unix(0, now), time.Duration(w.width)), w.newest.Load())
 	for i := cur - int64(len(w.buckets)) + 1; i <= cur; i++ {
 		bk := &w.buckets[mod(i, len(w.buckets))]
-		c.Calls += count(&bk.calls, i)
-		c.Failures += count(&bk.fails, i)
-		c.SlowCalls += count(&bk.slow, i)
-		c.SlowFailures += count(&bk.slowFails, i)
+		fails, slow, slowFails := count(&bk.fails, i), count(&bk.slow, i), count(&bk.slowFails, i)
+		calls := count(&bk.calls, i)
+		if calls == 0 {
+			// Empty, or moved on to a newer bucket since its failures were
+			// read (a writer resets calls first): bucket i is gone.
+			continue
+		}
+		c.Calls += calls
+		c.Failures += fails
+		c.SlowCalls += slow
+		c.SlowFailures += slowFails
 	}
 	c.Failures = min(c.Failures, c.Calls)
 	c.SlowCalls = min(c.SlowCalls, c.Calls)
@@ -478,7 +497,9 @@ func (w *liveWindow) reshaped(now int64, from, to engine.Window) *liveWindow {
 				continue
 			}
 			bk, nb := &w.buckets[mod(i, len(w.buckets))], &nw.buckets[mod(j, len(nw.buckets))]
-			calls, fails, slow, slowFails := count(&bk.calls, i), count(&bk.fails, i), count(&bk.slow, i), count(&bk.slowFails, i)
+			// Failures before calls, as counts reads them.
+			fails, slow, slowFails := count(&bk.fails, i), count(&bk.slow, i), count(&bk.slowFails, i)
+			calls := count(&bk.calls, i)
 			if calls == 0 {
 				continue
 			}

@@ -1936,3 +1936,61 @@ func TestRegressionMeasureSwitchedOnBefore1970(t *testing.T) {
 		}
 	})
 }
+
+// TestRegressionPausedReaderNeverSeesFailuresWithoutCalls: a breaker failing
+// one call in twenty tripped on a failure rate of 1 under load (bench/
+// BenchmarkMixedParallel, about one run in a hundred). The live window's
+// reader loaded the calls, was descheduled, and loaded the failures after
+// writers had gone on: it held failures whose calls it had missed. Here
+// one goroutine records a fixed pattern (every fourth call fails, every
+// eighth is also slow) while another reads in a loop, on two Ps: a writer
+// that completes a failing call between two of the reader's loads, or runs
+// while the reader is preempted there, shows up within milliseconds with
+// the loads in the wrong order (every run of 1 s each caught it, most in
+// under 100 ms). A read must never show more failures or slow calls than
+// the calls it shows allow.
+func TestRegressionPausedReaderNeverSeesFailuresWithoutCalls(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	mock := clock.NewMock()
+	mock.Set(time.Unix(1<<30, 0))
+	b, err := New("paused-reader", testConfig(nil), WithClock(mock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now := mock.Now().UnixNano()
+	for name, win := range map[string]Window{
+		"count": CountWindow(1 << 20), "time-1-bucket": TimeWindow(time.Minute, 1), "time-60-buckets": TimeWindow(time.Minute, 60),
+	} {
+		t.Run(name, func(t *testing.T) {
+			deadline := time.Now().Add(time.Second)
+			for time.Now().Before(deadline) {
+				w := newLiveWindowOf(b, false, win)
+				var stop atomic.Bool
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for i := 1; i < 1<<20 && !stop.Load(); i++ {
+						w.record(now, i%4 == 0, i%8 == 0, 0)
+						if i%1024 == 0 {
+							runtime.Gosched() // on one P, let the reader run until preempted
+						}
+					}
+					stop.Store(true)
+				}()
+				for n := 0; !stop.Load(); n++ {
+					if n%64 == 0 && time.Now().After(deadline) {
+						stop.Store(true)
+						break
+					}
+					if c := w.counts(now); c.Failures > c.Calls/4 || c.SlowCalls > c.Calls/8 {
+						stop.Store(true)
+						<-done
+						t.Fatalf("read %+v: more failures or slow calls than its calls allow (1 in 4, 1 in 8)", c)
+					}
+				}
+				<-done
+			}
+		})
+	}
+}
