@@ -198,8 +198,14 @@ func (w *liveWindow) record(now int64, failure, slow bool, d time.Duration) (may
 			w.consec.Store(0)
 		}
 		calls := nCallsOf(n)
-		if old, changed := w.setSlot(w.loadRing(), (calls-1)%w.size, nb); changed {
-			w.adjust(old, nb)
+		// In steady state the slot already holds nb (a success over a
+		// success): one load, checked here; setSlot (not inlined) only
+		// for a change, or a word that is not this window's.
+		r, i := w.loadRing(), (calls-1)%w.size
+		if cur := ringWord(r, i).Load(); uint32(cur>>32) != w.tag || uint32(cur>>(i%ringSlots*2))&3 != nb {
+			if old, changed := w.setSlot(r, i, nb); changed {
+				w.adjust(old, nb)
+			}
 		}
 		if calls >= foldAt.calls || nFailsOf(n) >= foldAt.failures {
 			w.askFold()
