@@ -5,8 +5,11 @@ package breaker
 // the library alone, with the real clock (and so the shared 1 ms coarse
 // clock whenever durations are tracked).
 //
-// Each implementation is driven through its concrete type, not through
-// Circuit, so the numbers are those of the fast path itself.
+// Each benchmark body is written once and run for both implementations
+// (benchEachImpl). In the timed loops a type switch calls the concrete
+// type's Acquire directly, not through Circuit (an indirect call) nor a
+// helper (one more call: a two-case switch does not inline), so the
+// numbers are those of the fast path itself.
 
 import (
 	"context"
@@ -41,24 +44,32 @@ func benchSlowTimeConfig() Config {
 	return cfg
 }
 
-func benchNewActor(b *testing.B, cfg Config) *Breaker {
-	b.Helper()
-	br, err := New("bench", cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { br.Close() })
-	return br
+// benchImpls are the implementations every benchmark runs, each as
+// b.Run("impl="+name): bench/profile.sh and bench/ select them so.
+var benchImpls = []struct {
+	name string
+	new  func(name string, cfg Config) (Circuit, error)
+}{
+	{"actor", func(n string, c Config) (Circuit, error) { return New(n, c) }},
+	{"mutex", func(n string, c Config) (Circuit, error) { return NewMutex(n, c) }},
 }
 
-func benchNewMutex(b *testing.B, cfg Config) *MutexBreaker {
+// benchEachImpl runs body as a sub-benchmark impl=NAME for each
+// implementation, on a breaker of cfg closed at the end.
+func benchEachImpl(b *testing.B, cfg Config, body func(b *testing.B, c Circuit)) {
+	for _, im := range benchImpls {
+		b.Run("impl="+im.name, func(b *testing.B) { body(b, benchNew(b, im.new, cfg)) })
+	}
+}
+
+func benchNew(b *testing.B, newImpl func(string, Config) (Circuit, error), cfg Config) Circuit {
 	b.Helper()
-	br, err := NewMutex("bench", cfg)
+	c, err := newImpl("bench", cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { br.Close() })
-	return br
+	b.Cleanup(func() { c.Close() })
+	return c
 }
 
 // benchWork is the protected call of every benchmark: it does nothing.
@@ -92,68 +103,62 @@ func benchTrip(b *testing.B, c Circuit) {
 // ---- Closed fast path: Acquire + Success -------------------------------
 
 func BenchmarkAcquireSuccess(b *testing.B) {
-	b.Run("impl=actor", func(b *testing.B) { benchClosedActor(b, benchConfig()) })
-	b.Run("impl=mutex", func(b *testing.B) { benchClosedMutex(b, benchConfig()) })
+	benchEachImpl(b, benchConfig(), benchClosed)
 }
 
 func BenchmarkAcquireSuccessParallel(b *testing.B) {
-	b.Run("impl=actor", func(b *testing.B) { benchClosedActorParallel(b, benchConfig()) })
-	b.Run("impl=mutex", func(b *testing.B) { benchClosedMutexParallel(b, benchConfig()) })
+	benchEachImpl(b, benchConfig(), benchClosedParallel)
 }
 
 // BenchmarkAcquireSuccessSlowTime is BenchmarkAcquireSuccess with slow-call
 // tracking and a time window on (ARCHITECTURE §7: ≤ 2× the plain fast path).
 func BenchmarkAcquireSuccessSlowTime(b *testing.B) {
-	b.Run("impl=actor", func(b *testing.B) { benchClosedActor(b, benchSlowTimeConfig()) })
-	b.Run("impl=mutex", func(b *testing.B) { benchClosedMutex(b, benchSlowTimeConfig()) })
+	benchEachImpl(b, benchSlowTimeConfig(), benchClosed)
 }
 
 func BenchmarkAcquireSuccessSlowTimeParallel(b *testing.B) {
-	b.Run("impl=actor", func(b *testing.B) { benchClosedActorParallel(b, benchSlowTimeConfig()) })
-	b.Run("impl=mutex", func(b *testing.B) { benchClosedMutexParallel(b, benchSlowTimeConfig()) })
+	benchEachImpl(b, benchSlowTimeConfig(), benchClosedParallel)
 }
 
-func benchClosedActor(b *testing.B, cfg Config) {
-	br := benchNewActor(b, cfg)
+// benchClosed times Acquire + Done(nil) on a Closed breaker, serially.
+func benchClosed(b *testing.B, c Circuit) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p, err := br.Acquire(ctx)
+		var p Permit
+		var err error
+		switch c := c.(type) {
+		case *Breaker:
+			p, err = c.Acquire(ctx)
+		case *MutexBreaker:
+			p, err = c.Acquire(ctx)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
 		p.Done(benchWork())
 	}
 	b.StopTimer()
-	benchCheckClosed(b, br)
+	benchCheckClosed(b, c)
 }
 
-func benchClosedMutex(b *testing.B, cfg Config) {
-	br := benchNewMutex(b, cfg)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		p, err := br.Acquire(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p.Done(benchWork())
-	}
-	b.StopTimer()
-	benchCheckClosed(b, br)
-}
-
-func benchClosedActorParallel(b *testing.B, cfg Config) {
-	br := benchNewActor(b, cfg)
+// benchClosedParallel is benchClosed under b.RunParallel.
+func benchClosedParallel(b *testing.B, c Circuit) {
 	var bad atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
-			p, err := br.Acquire(ctx)
+			var p Permit
+			var err error
+			switch c := c.(type) {
+			case *Breaker:
+				p, err = c.Acquire(ctx)
+			case *MutexBreaker:
+				p, err = c.Acquire(ctx)
+			}
 			if err != nil {
 				bad.Add(1)
 				continue
@@ -165,30 +170,7 @@ func benchClosedActorParallel(b *testing.B, cfg Config) {
 	if n := bad.Load(); n != 0 {
 		b.Fatalf("%d calls rejected", n)
 	}
-	benchCheckClosed(b, br)
-}
-
-func benchClosedMutexParallel(b *testing.B, cfg Config) {
-	br := benchNewMutex(b, cfg)
-	var bad atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			p, err := br.Acquire(ctx)
-			if err != nil {
-				bad.Add(1)
-				continue
-			}
-			p.Done(benchWork())
-		}
-	})
-	b.StopTimer()
-	if n := bad.Load(); n != 0 {
-		b.Fatalf("%d calls rejected", n)
-	}
-	benchCheckClosed(b, br)
+	benchCheckClosed(b, c)
 }
 
 // benchCheckClosed fails the benchmark unless every call was counted as a
@@ -205,28 +187,21 @@ func benchCheckClosed(b *testing.B, c Circuit) {
 // ---- Open-state rejection ----------------------------------------------
 
 func BenchmarkOpenRejection(b *testing.B) {
-	b.Run("impl=actor", func(b *testing.B) {
-		br := benchNewActor(b, benchConfig())
-		benchTrip(b, br)
-		want := benchRejection(b, br)
+	benchEachImpl(b, benchConfig(), func(b *testing.B, c Circuit) {
+		benchTrip(b, c)
+		want := benchRejection(b, c)
 		ctx := context.Background()
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if _, err := br.Acquire(ctx); err != want {
-				b.Fatalf("Acquire = %v, want the open period's rejection", err)
+			var err error
+			switch c := c.(type) {
+			case *Breaker:
+				_, err = c.Acquire(ctx)
+			case *MutexBreaker:
+				_, err = c.Acquire(ctx)
 			}
-		}
-	})
-	b.Run("impl=mutex", func(b *testing.B) {
-		br := benchNewMutex(b, benchConfig())
-		benchTrip(b, br)
-		want := benchRejection(b, br)
-		ctx := context.Background()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if _, err := br.Acquire(ctx); err != want {
+			if err != want {
 				b.Fatalf("Acquire = %v, want the open period's rejection", err)
 			}
 		}
@@ -234,37 +209,23 @@ func BenchmarkOpenRejection(b *testing.B) {
 }
 
 func BenchmarkOpenRejectionParallel(b *testing.B) {
-	b.Run("impl=actor", func(b *testing.B) {
-		br := benchNewActor(b, benchConfig())
-		benchTrip(b, br)
-		want := benchRejection(b, br)
+	benchEachImpl(b, benchConfig(), func(b *testing.B, c Circuit) {
+		benchTrip(b, c)
+		want := benchRejection(b, c)
 		var bad atomic.Int64
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			ctx := context.Background()
 			for pb.Next() {
-				if _, err := br.Acquire(ctx); err != want {
-					bad.Add(1)
+				var err error
+				switch c := c.(type) {
+				case *Breaker:
+					_, err = c.Acquire(ctx)
+				case *MutexBreaker:
+					_, err = c.Acquire(ctx)
 				}
-			}
-		})
-		b.StopTimer()
-		if n := bad.Load(); n != 0 {
-			b.Fatalf("%d calls not rejected with the open period's error", n)
-		}
-	})
-	b.Run("impl=mutex", func(b *testing.B) {
-		br := benchNewMutex(b, benchConfig())
-		benchTrip(b, br)
-		want := benchRejection(b, br)
-		var bad atomic.Int64
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				if _, err := br.Acquire(ctx); err != want {
+				if err != want {
 					bad.Add(1)
 				}
 			}
@@ -299,8 +260,7 @@ func benchRejection(b *testing.B, c Circuit) error {
 func BenchmarkTripLatency(b *testing.B) {
 	cfg := benchConfig()
 	cfg.ConsecutiveFailures = 1
-	b.Run("impl=actor", func(b *testing.B) { benchTripLatency(b, benchNewActor(b, cfg)) })
-	b.Run("impl=mutex", func(b *testing.B) { benchTripLatency(b, benchNewMutex(b, cfg)) })
+	benchEachImpl(b, cfg, benchTripLatency)
 }
 
 // BenchmarkTripLatencyBusy is BenchmarkTripLatency while GOMAXPROCS
@@ -311,38 +271,30 @@ func BenchmarkTripLatency(b *testing.B) {
 func BenchmarkTripLatencyBusy(b *testing.B) {
 	cfg := benchConfig()
 	cfg.ConsecutiveFailures = 1
-	for _, im := range []struct {
-		name string
-		new  func() Circuit
-	}{
-		{"actor", func() Circuit { return benchNewActor(b, cfg) }},
-		{"mutex", func() Circuit { return benchNewMutex(b, cfg) }},
-	} {
-		b.Run("impl="+im.name, func(b *testing.B) {
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			for range runtime.GOMAXPROCS(0) {
-				other := benchNewActor(b, benchConfig())
-				wg.Go(func() {
-					ctx := context.Background()
-					for i := 0; ; i++ {
-						if i%1024 == 0 {
-							select {
-							case <-stop:
-								return
-							default:
-							}
+	benchEachImpl(b, cfg, func(b *testing.B, c Circuit) {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			other := benchNew(b, benchImpls[0].new, benchConfig()).(*Breaker) // an actor
+			wg.Go(func() {
+				ctx := context.Background()
+				for i := 0; ; i++ {
+					if i%1024 == 0 {
+						select {
+						case <-stop:
+							return
+						default:
 						}
-						p, _ := other.Acquire(ctx)
-						p.Success()
 					}
-				})
-			}
-			defer wg.Wait()
-			defer close(stop)
-			benchTripLatency(b, im.new())
-		})
-	}
+					p, _ := other.Acquire(ctx)
+					p.Success()
+				}
+			})
+		}
+		defer wg.Wait()
+		defer close(stop)
+		benchTripLatency(b, c)
+	})
 }
 
 func benchTripLatency(b *testing.B, c Circuit) {
