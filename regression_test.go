@@ -347,6 +347,8 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 		report  func(t *testing.T, p Permit)
 	}{
 		{"success twice", true, func(_ *testing.T, p Permit) { p.Success(); p.Success() }},
+		{"success then failure", true, func(_ *testing.T, p Permit) { p.Success(); p.Failure() }},
+		{"success then ignore", true, func(_ *testing.T, p Permit) { p.Success(); p.Ignore() }},
 		{"success, then failure, ignore and done", true, func(_ *testing.T, p Permit) {
 			p.Success()
 			p.Failure()
@@ -569,6 +571,62 @@ func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
 			t.Errorf("%d trips, %d transitions; want 2, 6", m.Trips, m.Transitions)
 		}
 	})
+	// One stale permit at a time, with the window and lifetime counts it
+	// leaves.
+	t.Run("one stale permit", func(t *testing.T) {
+		t.Run("closed permit after Reset", func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, _ := newMocked(t, im, testConfig())
+				old := mustAcquire(t, c)
+				c.Reset()
+				runOutcomes(t, c, "FF")
+				old.Failure() // would be the third failure in a row
+				requireState(t, c, Closed)
+				m := c.Metrics()
+				if m.Failures != 3 || m.WindowCalls != 2 || m.WindowFailures != 2 || m.ConsecutiveFailures != 2 {
+					t.Errorf("lifetime %d failures, window %d calls %d failures %d in a row; want 3, 2, 2, 2",
+						m.Failures, m.WindowCalls, m.WindowFailures, m.ConsecutiveFailures)
+				}
+			})
+		})
+		for _, o := range []rune{'S', 'F'} {
+			t.Run("closed permit reported in HalfOpen/"+string(o), func(t *testing.T) {
+				forEachImpl(t, func(t *testing.T, im impl) {
+					c, mk := newMocked(t, im, testConfig())
+					old := mustAcquire(t, c)
+					toHalfOpen(t, c, mk, testOpenTimeout)
+					probe := mustAcquire(t, c)
+					reportOutcome(t, old, o) // must neither close nor reopen
+					requireState(t, c, HalfOpen)
+					m := c.Metrics()
+					if m.HalfOpenInFlight != 1 {
+						t.Errorf("%d probes in flight, want 1", m.HalfOpenInFlight)
+					}
+					if got := m.Successes + m.Failures; got != 4 {
+						t.Errorf("lifetime successes+failures = %d, want 4 (the stale report counts)", got)
+					}
+					probe.Success()
+					requireState(t, c, Closed)
+				})
+			})
+		}
+		t.Run("probe permit after Reset", func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, testConfig(func(c *Config) { c.ConsecutiveFailures = 1 }))
+				runOutcomes(t, c, "F")
+				advance(c, mk, testOpenTimeout)
+				requireState(t, c, HalfOpen)
+				probe := mustAcquire(t, c)
+				c.Reset()
+				probe.Failure() // one failure trips this config, if it counted
+				requireState(t, c, Closed)
+				if m := c.Metrics(); m.Failures != 2 || m.WindowCalls != 0 || m.ConsecutiveFailures != 0 {
+					t.Errorf("lifetime %d failures, window %d calls, %d in a row; want 2, 0, 0",
+						m.Failures, m.WindowCalls, m.ConsecutiveFailures)
+				}
+			})
+		})
+	})
 }
 
 // ----------------------------------------------------------------------
@@ -786,6 +844,52 @@ func TestRegressionStaleTimerNeverFires(t *testing.T) {
 			})
 		})
 	}
+	// A timer armed for an earlier state never moves the breaker after a
+	// manual transition, also with backoff and MaxWait on: State checked
+	// halfway to, at and past the old deadline.
+	t.Run("after a manual transition", func(t *testing.T) {
+		ops := []struct {
+			name string
+			do   func(Circuit)
+			want State
+		}{
+			{"Reset", Circuit.Reset, Closed},
+			{"ForceOpen", Circuit.ForceOpen, ForcedOpen},
+			{"Disable", Circuit.Disable, Disabled},
+		}
+		timers := []struct {
+			name  string
+			arm   func(t *testing.T, c Circuit, mk *clock.Mock)
+			after time.Duration // past the armed deadline
+		}{
+			{"open deadline", func(t *testing.T, c Circuit, mk *clock.Mock) { tripWithFailures(t, c) }, 2 * testOpenTimeout},
+			{"half-open MaxWait", func(t *testing.T, c Circuit, mk *clock.Mock) {
+				toHalfOpen(t, c, mk, testOpenTimeout)
+				mustAcquire(t, c)
+			}, 4 * testOpenTimeout},
+		}
+		for _, tm := range timers {
+			for _, op := range ops {
+				t.Run(tm.name+"/"+op.name, func(t *testing.T) {
+					forEachImpl(t, func(t *testing.T, im impl) {
+						c, mk := newMocked(t, im, confBackoffConfig())
+						tm.arm(t, c, mk)
+						op.do(c)
+						sub := subscribeAll(t, c)
+						for _, step := range []time.Duration{tm.after / 2, tm.after / 2, tm.after} {
+							advance(c, mk, step)
+							if got := c.State(); got != op.want {
+								t.Fatalf("after %s and %v: State() = %v, want %v", op.name, step, got, op.want)
+							}
+						}
+						if ch := stateChanges(drain(sub)); len(ch) != 0 {
+							t.Errorf("transitions after %s:%s", op.name, formatEvents(ch))
+						}
+					})
+				})
+			}
+		}
+	})
 }
 
 // ----------------------------------------------------------------------
@@ -1053,6 +1157,54 @@ func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 			})
 		})
 	}
+	// Reads along a whole cycle: before the trip, just before the open
+	// deadline, in HalfOpen with both slots free, and with both taken.
+	t.Run("a whole cycle", func(t *testing.T) {
+		read := func(c Circuit) {
+			for i := 0; i < 10; i++ {
+				c.State()
+				c.Metrics()
+				c.(subscriber).Subscribe().Close()
+				c.(subscriber).Subscribe(events.WithKinds(events.AllKinds()...)).Close()
+			}
+		}
+		forEachImpl(t, func(t *testing.T, im impl) {
+			c, mk := newMocked(t, im, testConfig(func(c *Config) {
+				c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 2, 2
+			}))
+			sub := subscribeAll(t, c)
+			runOutcomes(t, c, "FF")
+			drain(sub)
+			read(c)
+			requireState(t, c, Closed)
+			runOutcomes(t, c, "F")
+			requireState(t, c, Open)
+			drain(sub)
+
+			advance(c, mk, testOpenTimeout-time.Nanosecond)
+			read(c)
+			requireState(t, c, Open)
+			advance(c, mk, time.Nanosecond)
+			requireState(t, c, HalfOpen)
+			drain(sub)
+
+			read(c)
+			if evs := drain(sub); len(evs) != 0 {
+				t.Fatalf("reads emitted events:%s", formatEvents(evs))
+			}
+			if m := c.Metrics(); m.State != HalfOpen || m.HalfOpenInFlight != 0 {
+				t.Fatalf("after reads: %v with %d probes in flight", m.State, m.HalfOpenInFlight)
+			}
+			p1, p2 := mustAcquire(t, c), mustAcquire(t, c) // both slots still free
+			read(c)
+			if evs := drain(sub); len(evs) != 0 {
+				t.Fatalf("reads emitted events:%s", formatEvents(evs))
+			}
+			p1.Success()
+			p2.Success()
+			requireState(t, c, Closed)
+		})
+	})
 }
 
 // ----------------------------------------------------------------------
