@@ -323,3 +323,19 @@ func within(t *testing.T, what string, fn func()) {
 	t.Helper()
 	waitFor(t, what, 5*time.Second, fn)
 }
+
+// nextEvent returns the next event of sub, failing the test if none comes
+// within 5 s or the subscription closes.
+func nextEvent(t *testing.T, sub *events.Subscription) events.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-sub.C():
+		if !ok {
+			t.Fatal("subscription closed while waiting for an event")
+		}
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5 s")
+	}
+	return events.Event{}
+}

@@ -44,40 +44,6 @@ func mustGet(t *testing.T, s *Supervisor, name string) *Breaker {
 	return b
 }
 
-// failOnce reports one failure through b (which trips it from Closed).
-func failOnce(t *testing.T, c Circuit) {
-	t.Helper()
-	p, err := c.Acquire(context.Background())
-	if err != nil {
-		t.Fatalf("Acquire: %v", err)
-	}
-	p.Failure()
-	settle(c)
-}
-
-// succeedOnce reports one success through c.
-func succeedOnce(t *testing.T, c Circuit) {
-	t.Helper()
-	p, err := c.Acquire(context.Background())
-	if err != nil {
-		t.Fatalf("Acquire in %v: %v", c.State(), err)
-	}
-	p.Success()
-	settle(c)
-}
-
-// nextEvent returns the next event of sub, failing after 5 s.
-func nextEvent(t *testing.T, sub *events.Subscription) events.Event {
-	t.Helper()
-	select {
-	case ev := <-sub.C():
-		return ev
-	case <-time.After(5 * time.Second):
-		t.Fatal("no event within 5 s")
-	}
-	return events.Event{}
-}
-
 // noEvent checks that sub has nothing pending.
 func noEvent(t *testing.T, sub *events.Subscription) {
 	t.Helper()
@@ -138,7 +104,7 @@ func TestStoreRestoresOnGetOrCreate(t *testing.T) {
 	if b.State() != HalfOpen {
 		t.Fatalf("state %v at the restored deadline", b.State())
 	}
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	if m := b.Metrics(); !m.OpenUntil.Equal(mk.Now().Add(2 * time.Minute)) {
 		t.Fatalf("reopened until %v, want now+2m (attempt 3 from the stored 2)", m.OpenUntil)
 	}
@@ -175,7 +141,7 @@ func TestStoreSavesTransitions(t *testing.T) {
 	s := newStoreSupervisor(t, st, mk, "a")
 	b := mustGet(t, s, "payments")
 
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	eventually(t, "the trip saved", func() bool { return len(st.accepted()) == 1 })
 	got := st.accepted()[0]
 	want := Record{Name: "payments", State: Open, Since: mk.Now(), Remaining: 30 * time.Second,
@@ -185,14 +151,14 @@ func TestStoreSavesTransitions(t *testing.T) {
 	}
 
 	advance(b, mk, 30*time.Second) // HalfOpen: never stored
-	failOnce(t, b)                 // a failed probe: Open again, attempt 1
+	runOutcomes(t, b, "F")         // a failed probe: Open again, attempt 1
 	eventually(t, "the reopen saved", func() bool { return len(st.accepted()) == 2 })
 	got = st.accepted()[1]
 	if got.State != Open || got.Attempt != 1 || got.Remaining != time.Minute || got.Reason != ReasonProbeFailed || got.BaseGen != 1 {
 		t.Fatalf("reopen saved as %+v", got)
 	}
 	advance(b, mk, time.Minute)
-	succeedOnce(t, b) // Closed
+	runOutcomes(t, b, "S") // Closed
 	eventually(t, "the close saved", func() bool { return len(st.accepted()) == 3 })
 	if got = st.accepted()[2]; got.State != Closed || got.Manual || got.BaseGen != 2 {
 		t.Fatalf("close saved as %+v", got)
@@ -220,7 +186,7 @@ func TestStoreLatestRecordWins(t *testing.T) {
 	s := newStoreSupervisor(t, st, mk, "a")
 	b := mustGet(t, s, "payments")
 
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	<-entry // the writer is inside Save with the Open record, held at the gate
 	within(t, "transitions while the store is stuck", func() {
 		b.ForceOpen()
@@ -252,7 +218,7 @@ func TestStoreFailingStoreOneEventPerOutage(t *testing.T) {
 
 	st.set(func(st *memStore) { st.failSave = errDiskFull })
 	b := mustGet(t, s, "payments")
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	ev := nextEvent(t, sub)
 	if ev.Breaker != "payments" || !errors.Is(ev.Err, errDiskFull) || ev.Seq == 0 {
 		t.Fatalf("StoreFailed event %+v", ev)
@@ -264,7 +230,7 @@ func TestStoreFailingStoreOneEventPerOutage(t *testing.T) {
 	// in the background without another event.
 	for i := range 20 {
 		b.Reset()
-		failOnce(t, b)
+		runOutcomes(t, b, "F")
 		if b.State() != Open {
 			t.Fatalf("round %d: state %v", i, b.State())
 		}
@@ -314,7 +280,7 @@ func TestStoreHangingStoreNeverBlocks(t *testing.T) {
 	}
 	within(t, "calls and transitions with a hanging store", func() {
 		for range 50 {
-			failOnce(t, b)
+			runOutcomes(t, b, "F")
 			b.Reset()
 			b.ForceOpen()
 			b.Disable()
@@ -340,7 +306,7 @@ func TestStoreCloseWithStoreIgnoringItsContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	<-entry
 	start := time.Now()
 	s.Close()
@@ -371,7 +337,7 @@ func TestStoreLoadFailure(t *testing.T) {
 	}
 	mustGet(t, s, "orders")
 	noEvent(t, sub) // announced once
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	eventually(t, "a save clears StoreErr", func() bool { return s.StoreErr() == nil })
 }
 
@@ -412,7 +378,7 @@ func TestStoreTwoInstancesClockSkew(t *testing.T) {
 	subB := b.Subscribe()
 	defer subB.Close()
 
-	failOnce(t, a)
+	runOutcomes(t, a, "F")
 	ev := nextEvent(t, subB)
 	if ev.To != Open || ev.Reason != ReasonRemote || ev.Origin != "a" {
 		t.Fatalf("B's event %+v", ev)
@@ -441,12 +407,12 @@ func TestStoreTwoInstancesClockSkew(t *testing.T) {
 
 	// A recovers: its Closed reaches B, which has not tripped on its own.
 	advance(a, mkA, 30*time.Second)
-	succeedOnce(t, a)
+	runOutcomes(t, a, "S")
 	eventually(t, "B adopts A's close", func() bool { return b.State() == Closed })
 
 	// B trips on its own; a Closed from an instance that had not seen that
 	// trip is refused, one that had is adopted.
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	var own Record
 	eventually(t, "B's trip saved", func() bool {
 		r, ok := st.record("payments")
@@ -474,12 +440,12 @@ func TestStoreSaveAnswerIsAdopted(t *testing.T) {
 	st := newMemStore()
 	s := newStoreSupervisor(t, struct{ StateStore }{st}, mk, "a") // no Watch: only Save's answers
 	b := mustGet(t, s, "payments")
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	eventually(t, "the trip saved", func() bool { _, ok := st.record("payments"); return ok })
 	// Another instance re-opens it for longer; this one does not hear of it.
 	st.publish(Record{Name: "payments", State: Open, Remaining: time.Hour, Attempt: 1, Origin: "c"})
 	advance(b, mk, 30*time.Second)
-	succeedOnce(t, b) // Closed, saved with a BaseGen the store has moved past
+	runOutcomes(t, b, "S") // Closed, saved with a BaseGen the store has moved past
 	eventually(t, "the store's answer adopted", func() bool { return b.State() == Open })
 	if m := b.Metrics(); !m.OpenUntil.Equal(mk.Now().Add(2 * time.Minute)) {
 		t.Fatalf("adopted until %v, want now+2m (an hour, capped)", m.OpenUntil)
@@ -492,7 +458,7 @@ func TestStoreRecordForUnknownNameKept(t *testing.T) {
 	sa := newStoreSupervisor(t, st, mkA, "a")
 	sb := newStoreSupervisor(t, st, mkB, "b")
 	eventually(t, "both watching", func() bool { return st.watching() == 2 })
-	failOnce(t, mustGet(t, sa, "orders"))
+	runOutcomes(t, mustGet(t, sa, "orders"), "F")
 	eventually(t, "B received the record", func() bool {
 		sb.store.mu.Lock()
 		defer sb.store.mu.Unlock()
@@ -526,7 +492,7 @@ func TestAdoptBothDrivers(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer wb.Close()
-		failOnce(t, wb)
+		runOutcomes(t, wb, "F")
 		left := wb.Metrics().OpenUntil.Sub(writer.Now())
 
 		c, mk := newMocked(t, im, storeConfig())
@@ -552,7 +518,7 @@ func TestAdoptBothDrivers(t *testing.T) {
 		if c.State() != HalfOpen {
 			t.Fatalf("%v at the adopted deadline", c.State())
 		}
-		failOnce(t, c) // attempt max(0, 1) + 1 = 2: open 2 min
+		runOutcomes(t, c, "F") // attempt max(0, 1) + 1 = 2: open 2 min
 		if m := c.Metrics(); !m.OpenUntil.Equal(mk.Now().Add(2 * time.Minute)) {
 			t.Fatalf("reopened until %v, want now+2m", m.OpenUntil)
 		}
@@ -577,7 +543,7 @@ func TestStoreSaveTimesOut(t *testing.T) {
 	sub := s.Subscribe(events.WithKinds(events.StoreFailed))
 	defer sub.Close()
 	b := mustGet(t, s, "payments")
-	failOnce(t, b)
+	runOutcomes(t, b, "F")
 	<-entry // the writer waits in Save
 	mk.Add(storeCallTimeout)
 	ev := nextEvent(t, sub)
@@ -633,7 +599,7 @@ func TestStoreMergedOwnOpenIsAdopted(t *testing.T) {
 	b := mustGet(t, s, "payments")
 	sub := s.Subscribe(events.WithBuffer(16))
 	defer sub.Close()
-	failOnce(t, b) // Open for storeConfig's 30 s
+	runOutcomes(t, b, "F") // Open for storeConfig's 30 s
 	if e := nextEvent(t, sub); e.Kind != events.StateChanged || e.To != Open || e.Reason == ReasonRemote {
 		t.Fatalf("the trip: %v", e)
 	}

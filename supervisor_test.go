@@ -64,22 +64,6 @@ func svFail(t *testing.T, b *Breaker, n int) {
 	b.settle()
 }
 
-// svNext receives the next event of sub, failing the test if none comes
-// within 5s or the subscription is closed.
-func svNext(t *testing.T, sub *events.Subscription) events.Event {
-	t.Helper()
-	select {
-	case ev, ok := <-sub.C():
-		if !ok {
-			t.Fatal("subscription closed while waiting for an event")
-		}
-		return ev
-	case <-time.After(5 * time.Second):
-		t.Fatal("no event within 5s")
-	}
-	return events.Event{}
-}
-
 // svNone fails the test if sub has an event buffered.
 func svNone(t *testing.T, sub *events.Subscription) {
 	t.Helper()
@@ -96,7 +80,7 @@ func svNone(t *testing.T, sub *events.Subscription) {
 // the StateChanged from → to of breaker name.
 func svExpectTransition(t *testing.T, sub *events.Subscription, name string, from, to State, r Reason) events.Event {
 	t.Helper()
-	ev := svNext(t, sub)
+	ev := nextEvent(t, sub)
 	if ev.Kind != events.StateChanged || ev.Breaker != name || ev.From != from || ev.To != to || ev.Reason != r {
 		t.Fatalf("got %v (kind %v, breaker %q), want %s state-changed %v → %v (%v)",
 			ev, ev.Kind, ev.Breaker, name, from, to, r)
@@ -108,7 +92,7 @@ func svExpectTransition(t *testing.T, sub *events.Subscription, name string, fro
 // ActorRestarted of breaker name in state st.
 func svExpectRestart(t *testing.T, sub *events.Subscription, name string, st State) events.Event {
 	t.Helper()
-	ev := svNext(t, sub)
+	ev := nextEvent(t, sub)
 	if ev.Kind != events.ActorRestarted || ev.Breaker != name || ev.To != st {
 		t.Fatalf("got %v, want %s actor-restarted (%v)", ev, name, st)
 	}

@@ -68,19 +68,10 @@ func stNew(t *testing.T, cfg Config) *Breaker {
 	return b
 }
 
-func stAcquire(t *testing.T, c Circuit) Permit {
-	t.Helper()
-	p, err := c.Acquire(context.Background())
-	if err != nil {
-		t.Fatalf("Acquire in %v: %v", c.State(), err)
-	}
-	return p
-}
-
 func stFail(t *testing.T, c Circuit, n int) {
 	t.Helper()
 	for range n {
-		stAcquire(t, c).Failure()
+		mustAcquire(t, c).Failure()
 	}
 }
 
@@ -150,7 +141,7 @@ func TestSynctestOpenTimeout(t *testing.T) {
 			t.Fatalf("half-open Since +%v, want +6s", since.Sub(stStart))
 		}
 
-		p1, p2 := stAcquire(t, b), stAcquire(t, b)
+		p1, p2 := mustAcquire(t, b), mustAcquire(t, b)
 		if _, err := b.Acquire(context.Background()); !errors.Is(err, ErrTooManyProbes) {
 			t.Fatalf("third probe: %v, want ErrTooManyProbes", err)
 		}
@@ -184,7 +175,7 @@ func TestSynctestHalfOpenMaxWait(t *testing.T) {
 		stWant(t, b, Open)
 		time.Sleep(time.Second)
 		stWant(t, b, HalfOpen)
-		lost := stAcquire(t, b) // never reported in its epoch
+		lost := mustAcquire(t, b) // never reported in its epoch
 		if _, err := b.Acquire(context.Background()); !errors.Is(err, ErrTooManyProbes) {
 			t.Fatalf("second probe: %v, want ErrTooManyProbes", err)
 		}
@@ -198,7 +189,7 @@ func TestSynctestHalfOpenMaxWait(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 		stWant(t, b, HalfOpen)
-		lost2 := stAcquire(t, b) // lost too
+		lost2 := mustAcquire(t, b) // lost too
 		time.Sleep(cfg.HalfOpen.MaxWait)
 		stWant(t, b, Open) // attempt 2: 1s × 2² = 4s, capped at 3s
 		if until := b.Metrics().OpenUntil; !until.Equal(stStart.Add(26 * time.Second)) {
@@ -210,7 +201,7 @@ func TestSynctestHalfOpenMaxWait(t *testing.T) {
 		lost.Failure() // stale: its epoch is long gone
 		lost2.Failure()
 		stWant(t, b, HalfOpen)
-		stAcquire(t, b).Success() // the slot is free again
+		mustAcquire(t, b).Success() // the slot is free again
 		stWant(t, b, Closed)
 		stWantEvents(t, sub,
 			stTransition{Closed, Open, ReasonConsecutiveFailures, 0},
@@ -249,7 +240,7 @@ func TestSynctestHalfOpenRestartsWithoutTraffic(t *testing.T) {
 			stTransition{Closed, Open, ReasonConsecutiveFailures, 0},
 			stTransition{Open, HalfOpen, ReasonOpenTimeout, time.Second},
 		)
-		lost := stAcquire(t, b) // +36s, never reported
+		lost := mustAcquire(t, b) // +36s, never reported
 		time.Sleep(5*time.Second - time.Nanosecond)
 		stWant(t, b, HalfOpen)
 		time.Sleep(time.Nanosecond)
@@ -260,7 +251,7 @@ func TestSynctestHalfOpenRestartsWithoutTraffic(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		stWant(t, b, HalfOpen)
 		lost.Success() // stale
-		stAcquire(t, b).Success()
+		mustAcquire(t, b).Success()
 		stWant(t, b, Closed)
 		stWantEvents(t, sub,
 			stTransition{HalfOpen, Open, ReasonHalfOpenTimeout, 41 * time.Second},
@@ -291,7 +282,7 @@ func TestSynctestCloseWithTimersPending(t *testing.T) {
 			stFail(t, b, cfg.ConsecutiveFailures)
 			time.Sleep(cfg.OpenTimeout)
 			stWant(t, b, HalfOpen)
-			stAcquire(t, b)
+			mustAcquire(t, b)
 		}, HalfOpen},
 		{"forced open", func(t *testing.T, b *Breaker) {
 			stFail(t, b, cfg.ConsecutiveFailures)
@@ -360,7 +351,7 @@ func TestSynctestSlowCallsCoarseClock(t *testing.T) {
 		sub := slow.Subscribe(events.WithKinds(events.StateChanged, events.CallSucceeded))
 
 		call := func(d time.Duration) {
-			p := stAcquire(t, slow)
+			p := mustAcquire(t, slow)
 			time.Sleep(d)
 			p.Success()
 		}
@@ -439,7 +430,7 @@ func TestSynctestTimeWindowRealClock(t *testing.T) {
 		}
 		b := stNew(t, cfg)
 		defer b.Close()
-		stAcquire(t, b).Failure()
+		mustAcquire(t, b).Failure()
 		synctest.Wait()
 		if m := b.Metrics(); m.WindowCalls != 1 || m.WindowFailures != 1 {
 			t.Fatalf("window %d calls, %d failures; want 1, 1", m.WindowCalls, m.WindowFailures)
@@ -449,8 +440,8 @@ func TestSynctestTimeWindowRealClock(t *testing.T) {
 		if m := b.Metrics(); m.WindowCalls != 0 {
 			t.Fatalf("window holds %d calls 2s later, want 0", m.WindowCalls)
 		}
-		stAcquire(t, b).Success()
-		stAcquire(t, b).Failure()
+		mustAcquire(t, b).Success()
+		mustAcquire(t, b).Failure()
 		stWant(t, b, Open) // 1 failure of 2, both in the window
 	})
 }
@@ -512,9 +503,9 @@ func TestSynctestSupervisorClose(t *testing.T) {
 		stFail(t, bs["c"], 3)
 		time.Sleep(5 * time.Second)
 		stWant(t, bs["c"], HalfOpen) // MaxWait armed
-		stAcquire(t, bs["c"])        // a probe never reported
+		mustAcquire(t, bs["c"])      // a probe never reported
 		stFail(t, bs["a"], 3)        // Open, deadline armed
-		p := stAcquire(t, bs["b"])
+		p := mustAcquire(t, bs["b"])
 		time.Sleep(60 * time.Millisecond)
 		p.Success() // slow: b trips on the slow-call rate
 		stWant(t, bs["a"], Open)
