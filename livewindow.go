@@ -19,12 +19,14 @@ import (
 // may lag by the in-flight writes otherwise; the engine judges the counts
 // a latching reporter read.
 //
-// The fields are in two groups, with padding between them, so that the
-// word every call writes (n) does not share a cache line with what every
+// The fields are in two groups, so that the words calls write (n, consec
+// and the counters after it) never share a cache line with what every
 // Acquire reads (latch): otherwise that line would move between cores on
-// every call. A reporter reads consec, and the ring and settings pointers,
-// next to n: it is about to write that line anyway. 48 bytes of padding,
-// not a line per field: every breaker pays for it.
+// every call. n starts 64 bytes after latch ends, whatever the alignment,
+// and the fields between them are read-only once the window is published
+// (the ring pointer, written once, by the first call), so they space the
+// groups apart without padding: every breaker pays for each byte here
+// (and a closedPeriod puts its view, read by Acquire too, before latch).
 type liveWindow struct {
 	// Read-mostly: set at creation; latch is written once at most.
 	b      *Breaker
@@ -41,18 +43,15 @@ type liveWindow struct {
 
 	width   int64        // time-based: nanoseconds per bucket
 	buckets []liveBucket // time-based: bucket i of Unix time lives in buckets[i % len]
-	_       [48]byte
 
 	// ring is a count window's ring of its last calls (see liveRing): a
 	// pointer to its first word, nil until the first call records in it
 	// (a breaker never called has none) unless the actor handed the
 	// window the ring of the breaker's previous Closed period.
-	ring   atomic.Pointer[atomic.Uint64]
-	size   uint64       // count-based: the window's size (calls)
-	seeded uint64       // count-based: calls carried over by reshaped, in the ring's last slots
-	consec atomic.Int64 // failures in a row: read by every success, written by failures
-
-	folding atomic.Bool // a fold of n is pending with the actor
+	ring    atomic.Pointer[atomic.Uint64]
+	size    uint64      // count-based: the window's size (calls)
+	seeded  uint64      // count-based: calls carried over by reshaped, in the ring's last slots
+	folding atomic.Bool // a fold of n is pending with the actor: written once per 2³⁹ calls at most
 
 	// n is the count window's packed word, the one shared
 	// read-modify-write of a Closed-state call: calls recorded (low 40
@@ -62,6 +61,8 @@ type liveWindow struct {
 	// lifetime counters: the window's share of the lifetime successes is
 	// calls − failures, read from one load, so it never goes down.
 	n atomic.Uint64
+
+	consec atomic.Int64 // failures in a row: read by every success, written by failures
 
 	// Written by failures and slow calls (count-based), or per bucket
 	// (time-based).

@@ -33,8 +33,7 @@ type probeTable struct {
 	b     *Breaker
 	max   uint32
 	word  atomic.Uint64
-	_     [48]byte // admissions write word; keep it off the slots' line
-	slots []atomic.Uint64
+	slots []atomic.Uint64 // a probePeriod's own, right after, when MaxProbes ≤ inlineProbes
 }
 
 // slotTaken marks a slot as held (a probe's number may be 0 after 2³²

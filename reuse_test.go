@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlabs/breaker/events"
@@ -304,5 +305,20 @@ func TestIdleBreakerMakesNothingUntilUsed(t *testing.T) {
 	c.Close()
 	if _, ok := <-c.Subscribe().C(); ok {
 		t.Fatal("Subscribe after Close: subscription open")
+	}
+}
+
+// The live window keeps the words calls write (n, and consec and the
+// counters after it) off every cache line that holds latch, which every
+// Acquire reads, whatever the window's alignment: at least 64 bytes from
+// latch's last byte to n's first. The read-only fields between them are
+// the spacing (there is no padding); reordering them must keep it.
+func TestLiveWindowLayoutKeepsLatchOffWrittenLines(t *testing.T) {
+	var w liveWindow
+	latchEnd := unsafe.Offsetof(w.latch) + unsafe.Sizeof(w.latch) - 1
+	for name, off := range map[string]uintptr{"n": unsafe.Offsetof(w.n), "consec": unsafe.Offsetof(w.consec), "fails": unsafe.Offsetof(w.fails)} {
+		if off < latchEnd+64 {
+			t.Errorf("%s at offset %d, latch ends at %d: they may share a cache line", name, off, latchEnd)
+		}
 	}
 }
