@@ -60,7 +60,7 @@ func TestActorLatchShutsAdmissionBeforeTheTripIsPublished(t *testing.T) {
 	var armed atomic.Bool
 	gate := make(chan struct{})
 	mk := clock.NewMock()
-	cfg := leakConfig(10 * time.Second)
+	cfg := oneFailureConfig(10 * time.Second)
 	cfg.ConsecutiveFailures = 2
 	b, err := New("latch", cfg, WithClock(mk), blockFirstMessage(&armed, gate))
 	if err != nil {
@@ -114,7 +114,7 @@ func TestActorLatchShutsAdmissionBeforeTheTripIsPublished(t *testing.T) {
 // report itself makes it formal, so State() reads Open when it returns,
 // even with GOMAXPROCS goroutines spinning on other breakers' fast paths.
 func TestActorTripPublishedWithinTheCrossingReport(t *testing.T) {
-	cfg := leakConfig(time.Hour)
+	cfg := oneFailureConfig(time.Hour)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -159,7 +159,7 @@ func TestActorHalfOpenAdmissionWithoutTheActor(t *testing.T) {
 	var armed atomic.Bool
 	gate := make(chan struct{})
 	mk := clock.NewMock()
-	b, err := New("probes", leakConfig(time.Second), WithClock(mk), blockFirstMessage(&armed, gate))
+	b, err := New("probes", oneFailureConfig(time.Second), WithClock(mk), blockFirstMessage(&armed, gate))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestActorHalfOpenAdmissionWithoutTheActor(t *testing.T) {
 // its slot is freed once, so exactly one new probe is admitted after it.
 func TestActorProbeReportedConcurrentlyCountsOnce(t *testing.T) {
 	mk := clock.NewMock()
-	b, err := New("once", leakConfig(time.Second), WithClock(mk))
+	b, err := New("once", oneFailureConfig(time.Second), WithClock(mk))
 	if err != nil {
 		t.Fatal(err)
 	}

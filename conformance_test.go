@@ -687,18 +687,11 @@ var confReach = []struct {
 	{Disabled, func(t *testing.T, c Circuit, mk *clock.Mock) { c.Disable(); runOutcomes(t, c, "SFF") }},
 }
 
-func confBackoffConfig() Config {
-	return testConfig(func(c *Config) {
-		c.BackoffMultiplier, c.MaxOpenTimeout = 2, 10*testOpenTimeout
-		c.HalfOpen.MaxWait = 3 * testOpenTimeout
-	})
-}
-
 func TestConformanceResetFromEveryState(t *testing.T) {
 	for _, r := range confReach {
 		t.Run(r.state.String(), func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confBackoffConfig())
+				c, mk := newMocked(t, im, backoffConfig())
 				r.reach(t, c, mk)
 				requireState(t, c, r.state)
 				sub := subscribeAll(t, c)
@@ -743,7 +736,7 @@ func TestConformanceManualTransitionsAreSynchronous(t *testing.T) {
 		for _, op := range ops {
 			t.Run(r.state.String()+"/"+op.name, func(t *testing.T) {
 				forEachImpl(t, func(t *testing.T, im impl) {
-					c, mk := newMocked(t, im, confBackoffConfig())
+					c, mk := newMocked(t, im, backoffConfig())
 					r.reach(t, c, mk)
 					requireState(t, c, r.state)
 					op.do(c)
@@ -1007,7 +1000,7 @@ func TestConformanceClose(t *testing.T) {
 	for _, r := range confReach {
 		t.Run(r.state.String(), func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
-				c, mk := newMocked(t, im, confBackoffConfig())
+				c, mk := newMocked(t, im, backoffConfig())
 				r.reach(t, c, mk)
 				requireState(t, c, r.state)
 				sub := subscribeAll(t, c)

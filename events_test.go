@@ -39,7 +39,7 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	}
 	check := func(name string, from, to State, r Reason, rate float64, count int) events.Event {
 		t.Helper()
-		ev := svExpectTransition(t, sub, name, from, to, r)
+		ev := expectTransition(t, sub, name, from, to, r)
 		if ev.Rate != rate || ev.Count != count {
 			t.Fatalf("%v: Rate %v Count %d, want Rate %v Count %d", ev, ev.Rate, ev.Count, rate, count)
 		}
@@ -50,19 +50,19 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	}
 
 	// Consecutive failures: the count that tripped.
-	cons := svMust(t, s, "consecutive", svConfig())
-	svFail(t, cons, 3)
+	cons := mustGetOrCreate(t, s, "consecutive", supervisorConfig())
+	failCalls(t, cons, 3)
 	if ev := check("consecutive", Closed, Open, ReasonConsecutiveFailures, 0, 3); ev.Seq != 1 {
 		t.Fatalf("first event of a breaker has Seq %d, want 1", ev.Seq)
 	}
 
 	// Failure rate: the rate that tripped (3 of 4 calls).
-	rc := svConfig()
+	rc := supervisorConfig()
 	rc.ConsecutiveFailures = 0
 	rc.FailureRate = 0.5
 	rc.Window = CountWindow(4)
 	rc.MinimumCalls = 4
-	rate := svMust(t, s, "rate", rc)
+	rate := mustGetOrCreate(t, s, "rate", rc)
 	for _, fail := range []bool{false, true, true, true} {
 		p, err := rate.Acquire(ctx)
 		if err != nil {
@@ -78,13 +78,13 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	check("rate", Closed, Open, ReasonFailureRate, 0.75, 0)
 
 	// Slow-call rate: both calls took 2s ≥ 1s.
-	sc := svConfig()
+	sc := supervisorConfig()
 	sc.ConsecutiveFailures = 0
 	sc.SlowCallDuration = time.Second
 	sc.SlowCallRate = 0.5
 	sc.Window = CountWindow(2)
 	sc.MinimumCalls = 2
-	slow := svMust(t, s, "slow", sc)
+	slow := mustGetOrCreate(t, s, "slow", sc)
 	p1, _ := slow.Acquire(ctx)
 	p2, _ := slow.Acquire(ctx)
 	mk.Add(2 * time.Second)
@@ -94,10 +94,10 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	check("slow", Closed, Open, ReasonSlowCallRate, 1, 0)
 
 	// Recovery, strict: open timeout, then SuccessThreshold successes.
-	hc := svConfig()
+	hc := supervisorConfig()
 	hc.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 2, MaxWait: 5 * time.Second}
-	h := svMust(t, s, "strict", hc)
-	svFail(t, h, 3)
+	h := mustGetOrCreate(t, s, "strict", hc)
+	failCalls(t, h, 3)
 	check("strict", Closed, Open, ReasonConsecutiveFailures, 0, 3)
 	mk.Add(10 * time.Second)
 	settleAll() // the other three half-open too
@@ -122,7 +122,7 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	check("strict", HalfOpen, Closed, ReasonProbesSucceeded, 0, 2)
 
 	// A failed probe after one success: the count is the successes so far.
-	svFail(t, h, 3)
+	failCalls(t, h, 3)
 	check("strict", Closed, Open, ReasonConsecutiveFailures, 0, 3)
 	mk.Add(10 * time.Second)
 	settleAll()
@@ -158,10 +158,10 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	}
 
 	// Recovery by rate: the success rate and the probes it was judged on.
-	bc := svConfig()
+	bc := supervisorConfig()
 	bc.HalfOpen = HalfOpenPolicy{MaxProbes: 4, Mode: ByRate, MinimumProbes: 4, SuccessRate: 0.5}
-	br := svMust(t, s, "byrate", bc)
-	svFail(t, br, 3)
+	br := mustGetOrCreate(t, s, "byrate", bc)
+	failCalls(t, br, 3)
 	check("byrate", Closed, Open, ReasonConsecutiveFailures, 0, 3)
 	mk.Add(10 * time.Second)
 	settleAll()
@@ -188,7 +188,7 @@ func TestEventTransitionsCarryReasonAndFigure(t *testing.T) {
 	check("byrate", ForcedOpen, Disabled, ReasonManual, 0, 0)
 	br.Reset()
 	check("byrate", Disabled, Closed, ReasonManual, 0, 0)
-	svNone(t, sub)
+	noEventOrClosed(t, sub)
 	sub.Close()
 }
 
@@ -208,7 +208,7 @@ func TestEventFilteringThroughSupervisor(t *testing.T) {
 		p.Success()
 		p, _ = br.Acquire(ctx)
 		p.Ignore()
-		svFail(t, br, 3)
+		failCalls(t, br, 3)
 		if _, err := br.Acquire(ctx); !errors.Is(err, ErrOpen) {
 			t.Fatalf("%s: Acquire = %v, want ErrOpen", br.Name(), err)
 		}
@@ -220,8 +220,8 @@ func TestEventFilteringThroughSupervisor(t *testing.T) {
 		}
 		br.Reset()
 	}
-	a := svMust(t, s, "a", svConfig())
-	b := svMust(t, s, "b", svConfig())
+	a := mustGetOrCreate(t, s, "a", supervisorConfig())
+	b := mustGetOrCreate(t, s, "b", supervisorConfig())
 	drive(a)
 	drive(b)
 
@@ -266,7 +266,7 @@ func TestEventFilteringThroughSupervisor(t *testing.T) {
 	// The breaker's own subscription filters the same way.
 	own := a.Subscribe(events.WithKinds(events.CallFailed))
 	defer own.Close()
-	svFail(t, a, 1)
+	failCalls(t, a, 1)
 	if evs := drain(own); len(evs) != 1 || evs[0].Kind != events.CallFailed || evs[0].Breaker != "a" {
 		t.Fatalf("breaker subscription got %v, want one call-failed", evs)
 	}
@@ -280,7 +280,7 @@ func TestEventFilteringThroughSupervisor(t *testing.T) {
 // its Dropped, while another subscriber sees them all.
 func TestEventFullBufferDropsForThatSubscriberOnly(t *testing.T) {
 	s, _ := newTestSupervisor(t)
-	b := svMust(t, s, "busy", svConfig())
+	b := mustGetOrCreate(t, s, "busy", supervisorConfig())
 	stuck := s.Subscribe(events.WithBuffer(1))
 	stuckOwn := b.Subscribe(events.WithBuffer(1), events.WithKinds(events.AllKinds()...))
 	seen := s.Subscribe(events.WithBuffer(4096))
@@ -339,7 +339,7 @@ func TestEventSubscriberCallsBack(t *testing.T) {
 	s := NewSupervisor(WithClock(clock.NewMock()))
 	names := []string{"a", "b", "c"}
 	for _, n := range names {
-		svMust(t, s, n, svConfig())
+		mustGetOrCreate(t, s, n, supervisorConfig())
 	}
 	a, _ := s.Get("a")
 
@@ -376,7 +376,7 @@ func TestEventSubscriberCallsBack(t *testing.T) {
 					s.ResetAll()
 					tmp := br.Subscribe()
 					tmp.Close()
-					if _, err := s.GetOrCreate(fmt.Sprintf("tmp%d", n), svConfig()); err == nil {
+					if _, err := s.GetOrCreate(fmt.Sprintf("tmp%d", n), supervisorConfig()); err == nil {
 						s.Remove(fmt.Sprintf("tmp%d", n))
 					}
 				}
@@ -493,7 +493,7 @@ func TestEventOrderingManyBreakers(t *testing.T) {
 	bs := make([]*Breaker, nBreakers)
 	own := make([]*evRecorder, nBreakers)
 	for i := range bs {
-		bs[i] = svMust(t, s, fmt.Sprintf("b%03d", i), cfg)
+		bs[i] = mustGetOrCreate(t, s, fmt.Sprintf("b%03d", i), cfg)
 		own[i] = evRecord(bs[i].Subscribe(events.WithKinds(all...), events.WithBuffer(8)), i%2 == 0)
 	}
 
@@ -614,7 +614,7 @@ func TestEventOrderingManyBreakers(t *testing.T) {
 func TestEventNoLeakThousandBreakers(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	s := NewSupervisor() // the real clock: real timers, the coarse clock
-	timed := svConfig()
+	timed := supervisorConfig()
 	timed.SlowCallDuration = time.Second
 	timed.SlowCallRate = 1
 	timed.MinimumCalls = 5
@@ -640,7 +640,7 @@ func TestEventNoLeakThousandBreakers(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := g; i < n; i += 8 {
-				cfg := svConfig()
+				cfg := supervisorConfig()
 				if i%2 == 0 {
 					cfg = timed
 				}
@@ -688,7 +688,7 @@ func TestEventNoLeakThousandBreakers(t *testing.T) {
 func TestEventSubscriptionCloseWhileFlowing(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	s := NewSupervisor(WithClock(clock.NewMock()))
-	bs := []*Breaker{svMust(t, s, "x", svConfig()), svMust(t, s, "y", svConfig())}
+	bs := []*Breaker{mustGetOrCreate(t, s, "x", supervisorConfig()), mustGetOrCreate(t, s, "y", supervisorConfig())}
 
 	stop := make(chan struct{})
 	var flow sync.WaitGroup
@@ -793,7 +793,7 @@ func TestEventFastPathNoAllocs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := NewSupervisor()
 			defer s.Close()
-			b := svMust(t, s, "fast", DefaultConfig())
+			b := mustGetOrCreate(t, s, "fast", DefaultConfig())
 			var subs []*events.Subscription
 			if c.sub != nil {
 				subs = c.sub(s, b)
@@ -829,7 +829,7 @@ func TestEventFastPathNoAllocs(t *testing.T) {
 	// Sanity: a subscriber that asks for a per-call kind does get it.
 	s := NewSupervisor()
 	defer s.Close()
-	b := svMust(t, s, "asked", DefaultConfig())
+	b := mustGetOrCreate(t, s, "asked", DefaultConfig())
 	sub := s.Subscribe(events.WithKinds(events.CallSucceeded))
 	for range 10 {
 		p, _ := b.Acquire(ctx)

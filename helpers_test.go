@@ -149,7 +149,7 @@ const testOpenTimeout = 10 * time.Second
 // count window of 10, MinimumCalls 1, tripping on 3 failures in a row,
 // open for testOpenTimeout with no backoff, one strict probe that closes
 // on its first success. Each non-nil mod then changes it, in order; a
-// file's variant (regConfig, migConfig, stConfig, leakConfig) is
+// file's variant (regConfig, migConfig, stConfig, oneFailureConfig) is
 // testConfig with its differences spelled out.
 func testConfig(mods ...func(*Config)) Config {
 	c := Config{
@@ -338,4 +338,164 @@ func nextEvent(t *testing.T, sub *events.Subscription) events.Event {
 		t.Fatal("no event within 5 s")
 	}
 	return events.Event{}
+}
+
+// supervisorConfig trips after 3 consecutive failures, stays open 10s, and closes
+// after one successful probe (one probe at a time, no MaxWait).
+func supervisorConfig() Config {
+	c := DefaultConfig()
+	c.Window = CountWindow(10)
+	c.MinimumCalls = 10
+	c.FailureRate = 0
+	c.ConsecutiveFailures = 3
+	c.OpenTimeout = 10 * time.Second
+	c.BackoffMultiplier = 1
+	c.MaxOpenTimeout = 10 * time.Second
+	c.HalfOpen = HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1}
+	return c
+}
+
+// newTestSupervisor returns a supervisor on a fresh mock clock, closed at
+// the end of the test.
+func newTestSupervisor(t *testing.T, opts ...Option) (*Supervisor, *clock.Mock) {
+	t.Helper()
+	mk := clock.NewMock()
+	s := NewSupervisor(append([]Option{WithClock(mk)}, opts...)...)
+	t.Cleanup(func() { s.Close() })
+	return s, mk
+}
+
+// mustGetOrCreate is GetOrCreate that fails the test on error.
+func mustGetOrCreate(t *testing.T, s *Supervisor, name string, cfg Config) *Breaker {
+	t.Helper()
+	b, err := s.GetOrCreate(name, cfg)
+	if err != nil {
+		t.Fatalf("GetOrCreate(%q): %v", name, err)
+	}
+	return b
+}
+
+// failCalls reports n failures through the fast path and settles the breaker,
+// so a trip they cause is published (and its event emitted) on return.
+func failCalls(t *testing.T, b *Breaker, n int) {
+	t.Helper()
+	for range n {
+		p, err := b.Acquire(context.Background())
+		if err != nil {
+			t.Fatalf("Acquire: %v", err)
+		}
+		p.Failure()
+	}
+	b.settle()
+}
+
+// noEventOrClosed fails the test if sub has an event buffered.
+func noEventOrClosed(t *testing.T, sub *events.Subscription) {
+	t.Helper()
+	select {
+	case ev, ok := <-sub.C():
+		if ok {
+			t.Fatalf("unexpected event %v", ev)
+		}
+	default:
+	}
+}
+
+// expectTransition receives the next event of sub and checks that it is
+// the StateChanged from → to of breaker name.
+func expectTransition(t *testing.T, sub *events.Subscription, name string, from, to State, r Reason) events.Event {
+	t.Helper()
+	ev := nextEvent(t, sub)
+	if ev.Kind != events.StateChanged || ev.Breaker != name || ev.From != from || ev.To != to || ev.Reason != r {
+		t.Fatalf("got %v (kind %v, breaker %q), want %s state-changed %v → %v (%v)",
+			ev, ev.Kind, ev.Breaker, name, from, to, r)
+	}
+	return ev
+}
+
+// expectRestart receives the next event of sub and checks that it is an
+// ActorRestarted of breaker name in state st.
+func expectRestart(t *testing.T, sub *events.Subscription, name string, st State) events.Event {
+	t.Helper()
+	ev := nextEvent(t, sub)
+	if ev.Kind != events.ActorRestarted || ev.Breaker != name || ev.To != st {
+		t.Fatalf("got %v, want %s actor-restarted (%v)", ev, name, st)
+	}
+	return ev
+}
+
+// subscriptionClosed reports whether sub's channel is closed (after draining it).
+func subscriptionClosed(sub *events.Subscription) bool {
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-sub.C():
+			if !ok {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// spinBarrier releases a fixed number of goroutines together. Closing a
+// channel does not: on two cores the woken goroutines mostly run one after
+// another, each finishing its racy step before the next starts, so a race
+// test built on it catches a missing re-check only now and then. Here each
+// goroutine checks in and spins until all have, yielding so that the ones
+// still to arrive get a processor; the last to arrive and the ones spinning
+// on other processors then leave within nanoseconds of each other.
+type spinBarrier struct {
+	n       int64
+	arrived atomic.Int64
+}
+
+func newSpinBarrier(n int) *spinBarrier { return &spinBarrier{n: int64(n)} }
+
+// wait checks in and returns once all n goroutines have.
+func (b *spinBarrier) wait() {
+	b.arrived.Add(1)
+	for b.arrived.Load() < b.n {
+		runtime.Gosched()
+	}
+}
+
+// backoffConfig is testConfig with backoff on (×2, up to 10 open periods)
+// and a half-open MaxWait of 3 open periods.
+func backoffConfig() Config {
+	return testConfig(func(c *Config) {
+		c.BackoffMultiplier, c.MaxOpenTimeout = 2, 10*testOpenTimeout
+		c.HalfOpen.MaxWait = 3 * testOpenTimeout
+	})
+}
+
+// oneFailureConfig trips on the first failure and probes with up to three calls.
+func oneFailureConfig(openTimeout time.Duration) Config {
+	return testConfig(func(c *Config) {
+		c.MinimumCalls, c.ConsecutiveFailures = 0, 1
+		c.OpenTimeout, c.MaxOpenTimeout = openTimeout, openTimeout
+		c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 3, 3
+	})
+}
+
+// blockFirstMessage is a test hook that holds the actor on the first
+// message it receives once armed, until gate is closed.
+func blockFirstMessage(armed *atomic.Bool, gate <-chan struct{}) Option {
+	return optionFunc(func(o *options) {
+		o.hooks = &testHooks{panicOnMessage: func() bool {
+			if armed.Load() {
+				<-gate
+			}
+			return false
+		}}
+	})
+}
+
+// coarseRefs returns how many breakers hold the shared coarse clock, and
+// the channel its refresher closes when it exits.
+func coarseRefs() (int, chan struct{}) {
+	sharedCoarse.mu.Lock()
+	defer sharedCoarse.mu.Unlock()
+	return sharedCoarse.refs, sharedCoarse.done
 }

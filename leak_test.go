@@ -21,15 +21,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// leakConfig trips on the first failure and probes with up to three calls.
-func leakConfig(openTimeout time.Duration) Config {
-	return testConfig(func(c *Config) {
-		c.MinimumCalls, c.ConsecutiveFailures = 0, 1
-		c.OpenTimeout, c.MaxOpenTimeout = openTimeout, openTimeout
-		c.HalfOpen.MaxProbes, c.HalfOpen.SuccessThreshold = 3, 3
-	})
-}
-
 func mustNew(t *testing.T, im impl, cfg Config, opts ...Option) Circuit {
 	t.Helper()
 	c, err := im.new("leak", cfg, opts...)
@@ -87,7 +78,7 @@ func TestLeakCloseWithProbesInFlight(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 		mk := clock.NewMock()
-		c := mustNew(t, im, leakConfig(time.Second), WithClock(mk))
+		c := mustNew(t, im, oneFailureConfig(time.Second), WithClock(mk))
 		sub := subscribe(t, c)
 		trip(t, c)
 		advance(c, mk, time.Second)
@@ -135,7 +126,7 @@ func TestLeakAcquireAfterClose(t *testing.T) {
 			t.Run(st.String(), func(t *testing.T) {
 				defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 				mk := clock.NewMock()
-				c := mustNew(t, im, leakConfig(time.Second), WithClock(mk))
+				c := mustNew(t, im, oneFailureConfig(time.Second), WithClock(mk))
 				switch st {
 				case Open:
 					trip(t, c)
@@ -165,7 +156,7 @@ func TestLeakCloseWithOpenTimerArmed(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		t.Run("real-clock", func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			c := mustNew(t, im, leakConfig(time.Hour))
+			c := mustNew(t, im, oneFailureConfig(time.Hour))
 			trip(t, c)
 			within(t, "Close", func() { c.Close() })
 			checkClosed(t, c)
@@ -173,7 +164,7 @@ func TestLeakCloseWithOpenTimerArmed(t *testing.T) {
 		t.Run("mock-clock", func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			mk := clock.NewMock()
-			c := mustNew(t, im, leakConfig(time.Hour), WithClock(mk))
+			c := mustNew(t, im, oneFailureConfig(time.Hour), WithClock(mk))
 			trip(t, c)
 			within(t, "Close", func() { c.Close() })
 			// WaitForAllTimers moves the clock to each pending timer and fires
@@ -193,7 +184,7 @@ func TestLeakCloseWithOpenTimerArmed(t *testing.T) {
 func TestLeakCloseIdempotent(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-		c := mustNew(t, im, leakConfig(time.Second), WithClock(clock.NewMock()))
+		c := mustNew(t, im, oneFailureConfig(time.Second), WithClock(clock.NewMock()))
 		within(t, "Close twice", func() {
 			if err := c.Close(); err != nil {
 				t.Errorf("first Close: %v", err)
@@ -205,7 +196,7 @@ func TestLeakCloseIdempotent(t *testing.T) {
 		checkClosed(t, c)
 
 		for _, tripped := range []bool{false, true} {
-			c := mustNew(t, im, leakConfig(time.Second), WithClock(clock.NewMock()))
+			c := mustNew(t, im, oneFailureConfig(time.Second), WithClock(clock.NewMock()))
 			if tripped {
 				trip(t, c)
 			}
@@ -237,19 +228,6 @@ func TestLeakCloseIdempotent(t *testing.T) {
 	})
 }
 
-// blockFirstMessage is a test hook that holds the actor on the first
-// message it receives once armed, until gate is closed.
-func blockFirstMessage(armed *atomic.Bool, gate <-chan struct{}) Option {
-	return optionFunc(func(o *options) {
-		o.hooks = &testHooks{panicOnMessage: func() bool {
-			if armed.Load() {
-				<-gate
-			}
-			return false
-		}}
-	})
-}
-
 // TestLeakCloseWhileMessagesWait closes a half-open breaker while the
 // goroutine running its actor is held (inside a test hook) and 16 others
 // wait behind it: probes reporting, Metrics, Reset and ForceOpen. Every
@@ -260,7 +238,7 @@ func TestLeakCloseWhileMessagesWait(t *testing.T) {
 	var armed atomic.Bool
 	gate := make(chan struct{})
 	mk := clock.NewMock()
-	b, err := New("leak", leakConfig(time.Second), WithClock(mk), blockFirstMessage(&armed, gate))
+	b, err := New("leak", oneFailureConfig(time.Second), WithClock(mk), blockFirstMessage(&armed, gate))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -329,7 +307,7 @@ func TestLeakCloseWhileAcquiring(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 		mk := clock.NewMock()
-		c := mustNew(t, im, leakConfig(time.Second), WithClock(mk))
+		c := mustNew(t, im, oneFailureConfig(time.Second), WithClock(mk))
 		trip(t, c)
 		advance(c, mk, time.Second)
 		var probes []Permit
@@ -367,14 +345,6 @@ func TestLeakCloseWhileAcquiring(t *testing.T) {
 		}
 		checkClosed(t, c)
 	})
-}
-
-// coarseRefs returns how many breakers hold the shared coarse clock, and
-// the channel its refresher closes when it exits.
-func coarseRefs() (int, chan struct{}) {
-	sharedCoarse.mu.Lock()
-	defer sharedCoarse.mu.Unlock()
-	return sharedCoarse.refs, sharedCoarse.done
 }
 
 // TestLeakCoarseClockStops: breakers that track call durations on the real
@@ -463,7 +433,7 @@ func TestLeakCreateClose1000(t *testing.T) {
 		cs := make([]Circuit, 0, n)
 		subs := make([]<-chan struct{}, 0, n)
 		for i := range n {
-			cfg := leakConfig(time.Hour)
+			cfg := oneFailureConfig(time.Hour)
 			if i%3 == 0 {
 				cfg.SlowCallDuration = time.Second
 			}
@@ -515,7 +485,7 @@ func TestLeakReportAfterCloseChangesNothing(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		t.Run("closed", func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			c := mustNew(t, im, leakConfig(time.Second), WithClock(clock.NewMock()))
+			c := mustNew(t, im, oneFailureConfig(time.Second), WithClock(clock.NewMock()))
 			p, err := c.Acquire(context.Background())
 			if err != nil {
 				t.Fatalf("Acquire: %v", err)
@@ -534,7 +504,7 @@ func TestLeakReportAfterCloseChangesNothing(t *testing.T) {
 		t.Run("half-open", func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			mk := clock.NewMock()
-			cfg := leakConfig(time.Second)
+			cfg := oneFailureConfig(time.Second)
 			cfg.HalfOpen.MaxProbes, cfg.HalfOpen.SuccessThreshold = 1, 1
 			c := mustNew(t, im, cfg, WithClock(mk))
 			trip(t, c)

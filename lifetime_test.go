@@ -19,7 +19,7 @@ func TestLifetimeCountersMonotonic(t *testing.T) {
 	saved := foldAt
 	foldAt.calls, foldAt.failures = 64, 16 // fold often
 	defer func() { foldAt = saved }()
-	cfg := leakConfig(1)
+	cfg := oneFailureConfig(1)
 	cfg.ConsecutiveFailures = 3
 	b, err := New("monotonic", cfg, WithClock(clock.NewMock()))
 	if err != nil {
@@ -90,7 +90,7 @@ func TestLifetimeFoldKeepsTheWindow(t *testing.T) {
 	saved := foldAt
 	foldAt.calls, foldAt.failures = 40, 8
 	defer func() { foldAt = saved }()
-	cfg := leakConfig(1)
+	cfg := oneFailureConfig(1)
 	cfg.ConsecutiveFailures = 0
 	cfg.FailureRate, cfg.MinimumCalls = 0.9, 10
 	a, err := New("fold", cfg, WithClock(clock.NewMock()))

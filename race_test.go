@@ -68,28 +68,6 @@ func stressScale() int {
 	}
 }
 
-// spinBarrier releases a fixed number of goroutines together. Closing a
-// channel does not: on two cores the woken goroutines mostly run one after
-// another, each finishing its racy step before the next starts, so a race
-// test built on it catches a missing re-check only now and then. Here each
-// goroutine checks in and spins until all have, yielding so that the ones
-// still to arrive get a processor; the last to arrive and the ones spinning
-// on other processors then leave within nanoseconds of each other.
-type spinBarrier struct {
-	n       int64
-	arrived atomic.Int64
-}
-
-func newSpinBarrier(n int) *spinBarrier { return &spinBarrier{n: int64(n)} }
-
-// wait checks in and returns once all n goroutines have.
-func (b *spinBarrier) wait() {
-	b.arrived.Add(1)
-	for b.arrived.Load() < b.n {
-		runtime.Gosched()
-	}
-}
-
 // GetOrCreate under concurrent callers of one name creates exactly one
 // breaker (ARCHITECTURE §5): every caller gets the same *Breaker, which is the
 // one Get returns, and no other actor is left running. A missing re-check

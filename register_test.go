@@ -20,7 +20,7 @@ import (
 // the test (a second Close by a supervisor is harmless).
 func newRegistrable(t *testing.T, name string, mk *clock.Mock, opts ...Option) *Breaker {
 	t.Helper()
-	b, err := New(name, svConfig(), append([]Option{WithClock(mk)}, opts...)...)
+	b, err := New(name, supervisorConfig(), append([]Option{WithClock(mk)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New(%q): %v", name, err)
 	}
@@ -28,7 +28,7 @@ func newRegistrable(t *testing.T, name string, mk *clock.Mock, opts ...Option) *
 	return b
 }
 
-func svRegister(t *testing.T, s *Supervisor, b *Breaker) {
+func mustRegister(t *testing.T, s *Supervisor, b *Breaker) {
 	t.Helper()
 	if err := s.Register(b); err != nil {
 		t.Fatalf("Register(%q): %v", b.Name(), err)
@@ -42,22 +42,22 @@ func TestRegisterAdopts(t *testing.T) {
 	s, mk := newTestSupervisor(t)
 	sub := s.Subscribe()
 	defer sub.Close()
-	svMust(t, s, "made", svConfig())
+	mustGetOrCreate(t, s, "made", supervisorConfig())
 	b := newRegistrable(t, "adopted", mk)
-	svFail(t, b, 1) // before Register: not the supervisor's business
-	svRegister(t, s, b)
+	failCalls(t, b, 1) // before Register: not the supervisor's business
+	mustRegister(t, s, b)
 
 	if got, ok := s.Get("adopted"); !ok || got != b {
 		t.Fatalf("Get = %p, %v; want %p, true", got, ok, b)
 	}
-	if got := svMust(t, s, "adopted", Config{}); got != b {
+	if got := mustGetOrCreate(t, s, "adopted", Config{}); got != b {
 		t.Fatalf("GetOrCreate of the registered name = %p, want %p", got, b)
 	}
 	if n := s.Names(); !slices.Equal(n, []string{"adopted", "made"}) {
 		t.Fatalf("Names() = %v", n)
 	}
-	svFail(t, b, 2) // the third failure in a row trips it
-	ev := svExpectTransition(t, sub, "adopted", Closed, Open, ReasonConsecutiveFailures)
+	failCalls(t, b, 2) // the third failure in a row trips it
+	ev := expectTransition(t, sub, "adopted", Closed, Open, ReasonConsecutiveFailures)
 	if ev.Seq != 1 {
 		t.Fatalf("first event Seq %d, want 1 (the breaker's own numbering)", ev.Seq)
 	}
@@ -65,8 +65,8 @@ func TestRegisterAdopts(t *testing.T) {
 		t.Fatalf("Metrics() = %+v", ms)
 	}
 	s.ResetAll() // in name order
-	svExpectTransition(t, sub, "adopted", Open, Closed, ReasonManual)
-	svExpectTransition(t, sub, "made", Closed, Closed, ReasonManual)
+	expectTransition(t, sub, "adopted", Open, Closed, ReasonManual)
+	expectTransition(t, sub, "made", Closed, Closed, ReasonManual)
 	if b.State() != Closed {
 		t.Fatalf("State after ResetAll = %v", b.State())
 	}
@@ -78,12 +78,12 @@ func TestRegisterAdopts(t *testing.T) {
 	if _, err := b.Acquire(context.Background()); !errors.Is(err, ErrStopped) {
 		t.Fatalf("Acquire after Remove: %v, want ErrStopped", err)
 	}
-	if !svClosed(own) {
+	if !subscriptionClosed(own) {
 		t.Fatal("the breaker's own subscription stays open after Remove")
 	}
-	svNone(t, sub) // the supervisor's subscription stays, and hears nothing more of it
+	noEventOrClosed(t, sub) // the supervisor's subscription stays, and hears nothing more of it
 	// The name is free again; a new breaker, not the removed one.
-	if got := svMust(t, s, "adopted", svConfig()); got == b || got.State() != Closed {
+	if got := mustGetOrCreate(t, s, "adopted", supervisorConfig()); got == b || got.State() != Closed {
 		t.Fatalf("GetOrCreate after Remove = %p in %v", got, got.State())
 	}
 }
@@ -97,12 +97,12 @@ func TestRegisterErrors(t *testing.T) {
 	sub := s.Subscribe()
 	defer sub.Close()
 
-	svMust(t, s, "taken", svConfig())
+	mustGetOrCreate(t, s, "taken", supervisorConfig())
 	registered := newRegistrable(t, "registered", mk)
-	svRegister(t, s, registered)
-	fromOther := svMust(t, other, "elsewhere", svConfig())
+	mustRegister(t, s, registered)
+	fromOther := mustGetOrCreate(t, other, "elsewhere", supervisorConfig())
 	registeredElsewhere := newRegistrable(t, "registered-elsewhere", mk)
-	svRegister(t, other, registeredElsewhere)
+	mustRegister(t, other, registeredElsewhere)
 	closed := newRegistrable(t, "closed", mk)
 	closed.Close()
 	clash := newRegistrable(t, "taken", mk)
@@ -144,9 +144,9 @@ func TestRegisterErrors(t *testing.T) {
 		t.Fatal("a refused Register replaced the breaker of the name")
 	}
 	// A refused breaker is not adopted: its events do not reach s.
-	svFail(t, clash, 3)
-	svFail(t, fromOther, 3)
-	svNone(t, sub)
+	failCalls(t, clash, 3)
+	failCalls(t, fromOther, 3)
+	noEventOrClosed(t, sub)
 	// Closing s leaves a refused breaker running.
 	s.Close()
 	if _, err := clash.Acquire(context.Background()); errors.Is(err, ErrStopped) {
@@ -168,7 +168,7 @@ func TestRegisterClosedByCloseAndClear(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			s, mk := newTestSupervisor(t)
 			b := newRegistrable(t, "adopted", mk)
-			svRegister(t, s, b)
+			mustRegister(t, s, b)
 			if how == "Close" {
 				s.Close()
 			} else {
@@ -188,15 +188,15 @@ func TestRegisterActorRestartedReachesSupervisor(t *testing.T) {
 	s, mk := newTestSupervisor(t)
 	var f faultHooks
 	b := newRegistrable(t, "adopted", mk, withTestHooks(f.hooks()))
-	svRegister(t, s, b)
+	mustRegister(t, s, b)
 	sub := s.Subscribe()
 	defer sub.Close()
-	svFail(t, b, 3)
-	svExpectTransition(t, sub, "adopted", Closed, Open, ReasonConsecutiveFailures)
+	failCalls(t, b, 3)
+	expectTransition(t, sub, "adopted", Closed, Open, ReasonConsecutiveFailures)
 	f.arm(1)
 	b.Reset() // panics once, then is handled again after the restart
-	svExpectRestart(t, sub, "adopted", Open)
-	svExpectTransition(t, sub, "adopted", Open, Closed, ReasonManual)
+	expectRestart(t, sub, "adopted", Open)
+	expectTransition(t, sub, "adopted", Open, Closed, ReasonManual)
 	if f.fired.Load() != 1 || b.State() != Closed {
 		t.Fatalf("fired %d, state %v", f.fired.Load(), b.State())
 	}
@@ -213,7 +213,7 @@ func TestSupervisorClear(t *testing.T) {
 	var old []*Breaker
 	var owns []*events.Subscription
 	for _, name := range []string{"a", "b", "c"} {
-		b := svMust(t, s, name, svConfig())
+		b := mustGetOrCreate(t, s, name, supervisorConfig())
 		old = append(old, b)
 		owns = append(owns, b.Subscribe())
 	}
@@ -225,20 +225,20 @@ func TestSupervisorClear(t *testing.T) {
 		if _, err := b.Acquire(context.Background()); !errors.Is(err, ErrStopped) {
 			t.Fatalf("%s after Clear: Acquire = %v, want ErrStopped", b.Name(), err)
 		}
-		if !svClosed(owns[i]) {
+		if !subscriptionClosed(owns[i]) {
 			t.Fatalf("%s's own subscription is open after Clear", b.Name())
 		}
 	}
 	s.Clear() // nothing to clear
-	a := svMust(t, s, "a", svConfig())
+	a := mustGetOrCreate(t, s, "a", supervisorConfig())
 	if a == old[0] || a.State() != Closed {
 		t.Fatalf("GetOrCreate after Clear: %p in %v", a, a.State())
 	}
-	svFail(t, a, 3)
-	svExpectTransition(t, sub, "a", Closed, Open, ReasonConsecutiveFailures)
+	failCalls(t, a, 3)
+	expectTransition(t, sub, "a", Closed, Open, ReasonConsecutiveFailures)
 	s.Close()
 	s.Clear()
-	if !svClosed(sub) {
+	if !subscriptionClosed(sub) {
 		t.Fatal("Close did not close the subscription")
 	}
 }
@@ -256,7 +256,7 @@ func TestRegisterConcurrent(t *testing.T) {
 		const racers = 6
 		cands := make([]*Breaker, racers)
 		for i := range cands {
-			cands[i], _ = New("x", svConfig(), WithClock(mk))
+			cands[i], _ = New("x", supervisorConfig(), WithClock(mk))
 		}
 		var (
 			bar     = newSpinBarrier(racers + 1)
@@ -272,7 +272,7 @@ func TestRegisterConcurrent(t *testing.T) {
 		}
 		wg.Go(func() {
 			bar.wait()
-			created, _ = s.GetOrCreate("x", svConfig())
+			created, _ = s.GetOrCreate("x", supervisorConfig())
 		})
 		wg.Wait()
 		winner, _ := s.Get("x")
@@ -300,7 +300,7 @@ func TestRegisterConcurrent(t *testing.T) {
 	}
 
 	// One breaker, many supervisors at once.
-	b, _ := New("shared", svConfig(), WithClock(mk))
+	b, _ := New("shared", supervisorConfig(), WithClock(mk))
 	defer b.Close()
 	const sups = 6
 	ss := make([]*Supervisor, sups)

@@ -872,7 +872,7 @@ func TestRegressionStaleTimerNeverFires(t *testing.T) {
 			for _, op := range ops {
 				t.Run(tm.name+"/"+op.name, func(t *testing.T) {
 					forEachImpl(t, func(t *testing.T, im impl) {
-						c, mk := newMocked(t, im, confBackoffConfig())
+						c, mk := newMocked(t, im, backoffConfig())
 						tm.arm(t, c, mk)
 						op.do(c)
 						sub := subscribeAll(t, c)
@@ -936,7 +936,7 @@ func TestRegressionSubscriberCallbackNoDeadlock(t *testing.T) {
 		names := []string{"a", "b", "c"}
 		var cs []Circuit
 		for _, n := range names {
-			cs = append(cs, svMust(t, s, n, cfg))
+			cs = append(cs, mustGetOrCreate(t, s, n, cfg))
 		}
 		react := func(ev events.Event, n int) {
 			_ = s.Names()
@@ -1240,7 +1240,7 @@ func TestRegressionRemoveRecreateLeaksNothing(t *testing.T) {
 	names := []string{"alpha", "beta", "gamma"}
 	for i := range iterations {
 		for j, name := range names {
-			b := svMust(t, s, name, cfg)
+			b := mustGetOrCreate(t, s, name, cfg)
 			m := b.Metrics()
 			if m.State != Closed || m.WindowCalls != 0 || m.ConsecutiveFailures != 0 || m.HalfOpenInFlight != 0 ||
 				regLifetime(m) != 0 || m.Rejected != 0 || m.Trips != 0 || m.Transitions != 0 {
@@ -1253,7 +1253,7 @@ func TestRegressionRemoveRecreateLeaksNothing(t *testing.T) {
 				for range sub.C() {
 				}
 			}()
-			svFail(t, b, cfg.ConsecutiveFailures)
+			failCalls(t, b, cfg.ConsecutiveFailures)
 			if st := b.State(); st != Open {
 				t.Fatalf("iteration %d: %q in %v after %d failures; want open", i, name, st, cfg.ConsecutiveFailures)
 			}
@@ -1754,7 +1754,7 @@ func TestRegressionCloseWaitsForConcurrentRemove(t *testing.T) {
 		return false
 	}}
 	s := NewSupervisor(WithClock(clock.NewMock()), withTestHooks(hooks))
-	b := svMust(t, s, "slow", regConfig(nil))
+	b := mustGetOrCreate(t, s, "slow", regConfig(nil))
 	stall.Store(true)
 	metricsDone := make(chan struct{})
 	go func() { defer close(metricsDone); b.settle() }() // a message the actor stalls on
@@ -1847,9 +1847,9 @@ func TestRegressionNothingEmittedAfterClose(t *testing.T) {
 	all := s.Subscribe(events.WithBuffer(256), events.WithKinds(events.StateChanged, events.CallSucceeded,
 		events.CallFailed, events.CallIgnored, events.CallRejected, events.FallbackUsed))
 	cfg := regConfig(func(c *Config) { c.HalfOpen.MaxProbes = 2 })
-	b := svMust(t, s, "gone", cfg)
+	b := mustGetOrCreate(t, s, "gone", cfg)
 	closedCall, _ := b.Acquire(context.Background())
-	svFail(t, b, cfg.ConsecutiveFailures)
+	failCalls(t, b, cfg.ConsecutiveFailures)
 	advance(b, mk, regOpen)
 	probe, err := b.Acquire(context.Background())
 	if err != nil {

@@ -15,105 +15,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// svConfig trips after 3 consecutive failures, stays open 10s, and closes
-// after one successful probe (one probe at a time, no MaxWait).
-func svConfig() Config {
-	c := DefaultConfig()
-	c.Window = CountWindow(10)
-	c.MinimumCalls = 10
-	c.FailureRate = 0
-	c.ConsecutiveFailures = 3
-	c.OpenTimeout = 10 * time.Second
-	c.BackoffMultiplier = 1
-	c.MaxOpenTimeout = 10 * time.Second
-	c.HalfOpen = HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1}
-	return c
-}
-
-// newTestSupervisor returns a supervisor on a fresh mock clock, closed at
-// the end of the test.
-func newTestSupervisor(t *testing.T, opts ...Option) (*Supervisor, *clock.Mock) {
-	t.Helper()
-	mk := clock.NewMock()
-	s := NewSupervisor(append([]Option{WithClock(mk)}, opts...)...)
-	t.Cleanup(func() { s.Close() })
-	return s, mk
-}
-
-// svMust is GetOrCreate that fails the test on error.
-func svMust(t *testing.T, s *Supervisor, name string, cfg Config) *Breaker {
-	t.Helper()
-	b, err := s.GetOrCreate(name, cfg)
-	if err != nil {
-		t.Fatalf("GetOrCreate(%q): %v", name, err)
-	}
-	return b
-}
-
-// svFail reports n failures through the fast path and settles the breaker,
-// so a trip they cause is published (and its event emitted) on return.
-func svFail(t *testing.T, b *Breaker, n int) {
-	t.Helper()
-	for range n {
-		p, err := b.Acquire(context.Background())
-		if err != nil {
-			t.Fatalf("Acquire: %v", err)
-		}
-		p.Failure()
-	}
-	b.settle()
-}
-
-// svNone fails the test if sub has an event buffered.
-func svNone(t *testing.T, sub *events.Subscription) {
-	t.Helper()
-	select {
-	case ev, ok := <-sub.C():
-		if ok {
-			t.Fatalf("unexpected event %v", ev)
-		}
-	default:
-	}
-}
-
-// svExpectTransition receives the next event of sub and checks that it is
-// the StateChanged from → to of breaker name.
-func svExpectTransition(t *testing.T, sub *events.Subscription, name string, from, to State, r Reason) events.Event {
-	t.Helper()
-	ev := nextEvent(t, sub)
-	if ev.Kind != events.StateChanged || ev.Breaker != name || ev.From != from || ev.To != to || ev.Reason != r {
-		t.Fatalf("got %v (kind %v, breaker %q), want %s state-changed %v → %v (%v)",
-			ev, ev.Kind, ev.Breaker, name, from, to, r)
-	}
-	return ev
-}
-
-// svExpectRestart receives the next event of sub and checks that it is an
-// ActorRestarted of breaker name in state st.
-func svExpectRestart(t *testing.T, sub *events.Subscription, name string, st State) events.Event {
-	t.Helper()
-	ev := nextEvent(t, sub)
-	if ev.Kind != events.ActorRestarted || ev.Breaker != name || ev.To != st {
-		t.Fatalf("got %v, want %s actor-restarted (%v)", ev, name, st)
-	}
-	return ev
-}
-
-// svClosed reports whether sub's channel is closed (after draining it).
-func svClosed(sub *events.Subscription) bool {
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case _, ok := <-sub.C():
-			if !ok {
-				return true
-			}
-		case <-deadline:
-			return false
-		}
-	}
-}
-
 // faultHooks makes the actor panic on the next n messages it takes from
 // its inbox (n set with arm), or on every message when always is set.
 type faultHooks struct {
@@ -145,11 +46,11 @@ func (f *faultHooks) arm(n int64) { f.armed.Store(n) }
 
 func TestSupervisorGetOrCreateReturnsSameBreaker(t *testing.T) {
 	s, _ := newTestSupervisor(t)
-	a := svMust(t, s, "a", svConfig())
+	a := mustGetOrCreate(t, s, "a", supervisorConfig())
 	if a.Name() != "a" {
 		t.Fatalf("Name() = %q, want a", a.Name())
 	}
-	if again := svMust(t, s, "a", svConfig()); again != a {
+	if again := mustGetOrCreate(t, s, "a", supervisorConfig()); again != a {
 		t.Fatal("second GetOrCreate returned a different breaker")
 	}
 	// cfg is used only by the call that creates the breaker: an existing
@@ -157,7 +58,7 @@ func TestSupervisorGetOrCreateReturnsSameBreaker(t *testing.T) {
 	if again, err := s.GetOrCreate("a", Config{}); err != nil || again != a {
 		t.Fatalf("GetOrCreate(existing, invalid cfg) = %p, %v; want %p, nil", again, err, a)
 	}
-	if b := svMust(t, s, "b", svConfig()); b == a {
+	if b := mustGetOrCreate(t, s, "b", supervisorConfig()); b == a {
 		t.Fatal("two names share one breaker")
 	}
 	got, ok := s.Get("a")
@@ -190,7 +91,7 @@ func TestSupervisorGetOrCreateConcurrentOneBreakerPerName(t *testing.T) {
 			if i%2 == 1 {
 				name = names[(i/2)%len(names)]
 			}
-			got[i], errs[i] = s.GetOrCreate(name, svConfig())
+			got[i], errs[i] = s.GetOrCreate(name, supervisorConfig())
 		})
 	}
 	wg.Wait()
@@ -222,10 +123,10 @@ func TestSupervisorGetOrCreateConcurrentOneBreakerPerName(t *testing.T) {
 
 func TestSupervisorGetOrCreateErrors(t *testing.T) {
 	s, _ := newTestSupervisor(t)
-	if b, err := s.GetOrCreate("", svConfig()); err == nil || b != nil {
+	if b, err := s.GetOrCreate("", supervisorConfig()); err == nil || b != nil {
 		t.Fatalf("GetOrCreate(empty name) = %p, %v; want nil, error", b, err)
 	}
-	bad := svConfig()
+	bad := supervisorConfig()
 	bad.OpenTimeout = 0
 	b, err := s.GetOrCreate("bad", bad)
 	if err == nil || b != nil {
@@ -241,7 +142,7 @@ func TestSupervisorGetOrCreateErrors(t *testing.T) {
 		t.Fatalf("Names() = %v after failed creations, want none", n)
 	}
 	// The name stays free for a valid configuration.
-	if b := svMust(t, s, "bad", svConfig()); b.State() != Closed {
+	if b := mustGetOrCreate(t, s, "bad", supervisorConfig()); b.State() != Closed {
 		t.Fatalf("new breaker in %v, want Closed", b.State())
 	}
 }
@@ -252,10 +153,10 @@ func TestSupervisorNamesAndMetricsSorted(t *testing.T) {
 		t.Fatalf("empty supervisor: Names %v, Metrics %v", n, m)
 	}
 	for _, name := range []string{"charlie", "alpha", "delta", "bravo"} {
-		svMust(t, s, name, svConfig())
+		mustGetOrCreate(t, s, name, supervisorConfig())
 	}
 	b, _ := s.Get("charlie")
-	svFail(t, b, 3)
+	failCalls(t, b, 3)
 	want := []string{"alpha", "bravo", "charlie", "delta"}
 	if got := s.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
@@ -284,10 +185,10 @@ func TestSupervisorNamesAndMetricsSorted(t *testing.T) {
 
 func TestSupervisorResetAll(t *testing.T) {
 	s, _ := newTestSupervisor(t)
-	a := svMust(t, s, "a", svConfig())
-	b := svMust(t, s, "b", svConfig())
-	c := svMust(t, s, "c", svConfig())
-	svFail(t, a, 3)
+	a := mustGetOrCreate(t, s, "a", supervisorConfig())
+	b := mustGetOrCreate(t, s, "b", supervisorConfig())
+	c := mustGetOrCreate(t, s, "c", supervisorConfig())
+	failCalls(t, a, 3)
 	b.ForceOpen()
 	c.Disable()
 	if a.State() != Open || b.State() != ForcedOpen || c.State() != Disabled {
@@ -303,11 +204,11 @@ func TestSupervisorResetAll(t *testing.T) {
 		}
 	}
 	// Each reset is announced, in name order.
-	svExpectTransition(t, sub, "a", Open, Closed, ReasonManual)
-	svExpectTransition(t, sub, "b", ForcedOpen, Closed, ReasonManual)
-	svExpectTransition(t, sub, "c", Disabled, Closed, ReasonManual)
+	expectTransition(t, sub, "a", Open, Closed, ReasonManual)
+	expectTransition(t, sub, "b", ForcedOpen, Closed, ReasonManual)
+	expectTransition(t, sub, "c", Disabled, Closed, ReasonManual)
 	// The window was cleared: two failures do not trip a after the reset.
-	svFail(t, a, 2)
+	failCalls(t, a, 2)
 	if a.State() != Closed {
 		t.Fatalf("a tripped on a window that ResetAll should have cleared")
 	}
@@ -317,13 +218,13 @@ func TestSupervisorRemove(t *testing.T) {
 	s, _ := newTestSupervisor(t)
 	ssub := s.Subscribe()
 	ignore := goleak.IgnoreCurrent()
-	old := svMust(t, s, "x", svConfig())
+	old := mustGetOrCreate(t, s, "x", supervisorConfig())
 	bsub := old.Subscribe()
-	svFail(t, old, 3)
+	failCalls(t, old, 3)
 	if old.State() != Open {
 		t.Fatalf("old in %v, want Open", old.State())
 	}
-	svExpectTransition(t, ssub, "x", Closed, Open, ReasonConsecutiveFailures)
+	expectTransition(t, ssub, "x", Closed, Open, ReasonConsecutiveFailures)
 
 	if !s.Remove("x") {
 		t.Fatal("Remove(x) = false, want true")
@@ -342,7 +243,7 @@ func TestSupervisorRemove(t *testing.T) {
 	}
 	// Remove stops the actor: the breaker's own subscriptions are closed
 	// and its messages no longer wait for an actor.
-	if !svClosed(bsub) {
+	if !subscriptionClosed(bsub) {
 		t.Fatal("the removed breaker's subscription is still open")
 	}
 	goleak.VerifyNone(t, ignore) // its actor has exited
@@ -362,7 +263,7 @@ func TestSupervisorRemove(t *testing.T) {
 
 	// A new breaker under the same name, in Closed; the supervisor's
 	// subscription stays open and sees it.
-	fresh := svMust(t, s, "x", svConfig())
+	fresh := mustGetOrCreate(t, s, "x", supervisorConfig())
 	if fresh == old {
 		t.Fatal("GetOrCreate after Remove returned the removed breaker")
 	}
@@ -372,8 +273,8 @@ func TestSupervisorRemove(t *testing.T) {
 	if m := fresh.Metrics(); m.Failures != 0 || m.Trips != 0 {
 		t.Fatalf("new breaker inherited metrics: %+v", m)
 	}
-	svFail(t, fresh, 3)
-	svExpectTransition(t, ssub, "x", Closed, Open, ReasonConsecutiveFailures)
+	failCalls(t, fresh, 3)
+	expectTransition(t, ssub, "x", Closed, Open, ReasonConsecutiveFailures)
 	ssub.Close()
 }
 
@@ -381,15 +282,15 @@ func TestSupervisorClockAppliesToBreakers(t *testing.T) {
 	s, mk := newTestSupervisor(t)
 	mk.Add(time.Hour) // away from the zero Unix time
 	sub := s.Subscribe()
-	b := svMust(t, s, "clocked", svConfig())
+	b := mustGetOrCreate(t, s, "clocked", supervisorConfig())
 	t0 := mk.Now()
-	svFail(t, b, 3)
+	failCalls(t, b, 3)
 	m := b.Metrics()
 	if m.State != Open || !m.Since.Equal(t0) || !m.OpenUntil.Equal(t0.Add(10*time.Second)) {
 		t.Fatalf("after trip: %v since %v until %v; want Open since %v until %v",
 			m.State, m.Since, m.OpenUntil, t0, t0.Add(10*time.Second))
 	}
-	if ev := svExpectTransition(t, sub, "clocked", Closed, Open, ReasonConsecutiveFailures); !ev.Time.Equal(t0) {
+	if ev := expectTransition(t, sub, "clocked", Closed, Open, ReasonConsecutiveFailures); !ev.Time.Equal(t0) {
 		t.Fatalf("event time %v, want the mock's %v", ev.Time, t0)
 	}
 	// Real time passing does nothing; only the mock moves the breaker.
@@ -401,7 +302,7 @@ func TestSupervisorClockAppliesToBreakers(t *testing.T) {
 	mk.Add(time.Nanosecond)
 	// The mock's timer wakes the actor: no call or settle needed.
 	eventually(t, "HalfOpen after the mock passes the open deadline", func() bool { return b.State() == HalfOpen })
-	ev := svExpectTransition(t, sub, "clocked", Open, HalfOpen, ReasonOpenTimeout)
+	ev := expectTransition(t, sub, "clocked", Open, HalfOpen, ReasonOpenTimeout)
 	if !ev.Time.Equal(t0.Add(10 * time.Second)) {
 		t.Fatalf("half-open event at %v, want %v", ev.Time, t0.Add(10*time.Second))
 	}
@@ -415,7 +316,7 @@ func TestSupervisorDefault(t *testing.T) {
 	// Use it without leaving anything behind (TestMain checks for leaks,
 	// and other tests may use Default too): a unique name, removed.
 	name := fmt.Sprintf("supervisor-default-test-%p", t)
-	b := svMust(t, d, name, svConfig())
+	b := mustGetOrCreate(t, d, name, supervisorConfig())
 	if got, ok := Default().Get(name); !ok || got != b {
 		t.Fatal("Default() does not hold the breaker created through it")
 	}
@@ -426,24 +327,24 @@ func TestSupervisorDefault(t *testing.T) {
 
 func TestSupervisorSubscriptionSeesCurrentAndFutureBreakers(t *testing.T) {
 	s, _ := newTestSupervisor(t)
-	before := svMust(t, s, "before", svConfig())
+	before := mustGetOrCreate(t, s, "before", supervisorConfig())
 	sub := s.Subscribe()
 	defer sub.Close()
-	after := svMust(t, s, "after", svConfig())
+	after := mustGetOrCreate(t, s, "after", supervisorConfig())
 	before.ForceOpen()
 	after.ForceOpen()
-	svExpectTransition(t, sub, "before", Closed, ForcedOpen, ReasonManual)
-	svExpectTransition(t, sub, "after", Closed, ForcedOpen, ReasonManual)
-	svNone(t, sub)
+	expectTransition(t, sub, "before", Closed, ForcedOpen, ReasonManual)
+	expectTransition(t, sub, "after", Closed, ForcedOpen, ReasonManual)
+	noEventOrClosed(t, sub)
 }
 
 func TestSupervisorClose(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	s := NewSupervisor(WithClock(clock.NewMock()))
 	ssub := s.Subscribe()
-	b := svMust(t, s, "a", svConfig())
+	b := mustGetOrCreate(t, s, "a", supervisorConfig())
 	bsub := b.Subscribe()
-	svMust(t, s, "b", svConfig())
+	mustGetOrCreate(t, s, "b", supervisorConfig())
 
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -451,13 +352,13 @@ func TestSupervisorClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if !svClosed(ssub) || !svClosed(bsub) {
+	if !subscriptionClosed(ssub) || !subscriptionClosed(bsub) {
 		t.Fatal("Close left a subscription open")
 	}
-	if nb, err := s.GetOrCreate("a", svConfig()); !errors.Is(err, ErrStopped) || nb != nil {
+	if nb, err := s.GetOrCreate("a", supervisorConfig()); !errors.Is(err, ErrStopped) || nb != nil {
 		t.Fatalf("GetOrCreate(existing) after Close = %p, %v; want nil, ErrStopped", nb, err)
 	}
-	if nb, err := s.GetOrCreate("new", svConfig()); !errors.Is(err, ErrStopped) || nb != nil {
+	if nb, err := s.GetOrCreate("new", supervisorConfig()); !errors.Is(err, ErrStopped) || nb != nil {
 		t.Fatalf("GetOrCreate(new) after Close = %p, %v; want nil, ErrStopped", nb, err)
 	}
 	if _, ok := s.Get("a"); ok {
@@ -471,7 +372,7 @@ func TestSupervisorClose(t *testing.T) {
 	}
 	s.ResetAll() // does nothing, does not block
 	late := s.Subscribe()
-	if !svClosed(late) {
+	if !subscriptionClosed(late) {
 		t.Fatal("Subscribe after Close returned an open subscription")
 	}
 	// A breaker obtained before Close does not block either.
@@ -491,21 +392,21 @@ func TestSupervisorCloseStopsAcquire(t *testing.T) {
 	s2 := NewSupervisor(WithClock(mk))
 	defer s2.Close()
 
-	closed := svMust(t, s, "closed", svConfig())
-	open := svMust(t, s, "open", svConfig())
-	svFail(t, open, 3)
-	forced := svMust(t, s, "forced", svConfig())
+	closed := mustGetOrCreate(t, s, "closed", supervisorConfig())
+	open := mustGetOrCreate(t, s, "open", supervisorConfig())
+	failCalls(t, open, 3)
+	forced := mustGetOrCreate(t, s, "forced", supervisorConfig())
 	forced.ForceOpen()
-	disabled := svMust(t, s, "disabled", svConfig())
+	disabled := mustGetOrCreate(t, s, "disabled", supervisorConfig())
 	disabled.Disable()
-	half := svMust(t, s2, "half", svConfig())
-	svFail(t, half, 3)
+	half := mustGetOrCreate(t, s2, "half", supervisorConfig())
+	failCalls(t, half, 3)
 	mk.Add(10 * time.Second)
 	half.settle()
 	if half.State() != HalfOpen {
 		t.Fatalf("half in %v, want HalfOpen", half.State())
 	}
-	removed := svMust(t, s2, "removed", svConfig())
+	removed := mustGetOrCreate(t, s2, "removed", supervisorConfig())
 
 	s.Close()
 	s2.Remove("half")
@@ -529,7 +430,7 @@ func TestSupervisorCloseConcurrent(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	s := NewSupervisor(WithClock(clock.NewMock()))
 	for i := range 20 {
-		svMust(t, s, fmt.Sprintf("pre%d", i), svConfig())
+		mustGetOrCreate(t, s, fmt.Sprintf("pre%d", i), supervisorConfig())
 	}
 	var (
 		wg      sync.WaitGroup
@@ -541,7 +442,7 @@ func TestSupervisorCloseConcurrent(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			for i := 0; ; i++ {
-				_, err := s.GetOrCreate(fmt.Sprintf("g%d-%d", g, i), svConfig())
+				_, err := s.GetOrCreate(fmt.Sprintf("g%d-%d", g, i), supervisorConfig())
 				if errors.Is(err, ErrStopped) {
 					return
 				}
@@ -569,7 +470,7 @@ func TestSupervisorCloseConcurrent(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if _, err := s.GetOrCreate("late", svConfig()); !errors.Is(err, ErrStopped) {
+	if _, err := s.GetOrCreate("late", supervisorConfig()); !errors.Is(err, ErrStopped) {
 		t.Fatalf("GetOrCreate after concurrent Close: %v, want ErrStopped", err)
 	}
 	goleak.VerifyNone(t, ignore)
@@ -585,15 +486,15 @@ func TestSupervisorRestartAfterPanic(t *testing.T) {
 	var f faultHooks
 	s, mk := newTestSupervisor(t, withTestHooks(f.hooks()))
 	ssub := s.Subscribe()
-	cfg := svConfig()
+	cfg := supervisorConfig()
 	cfg.HalfOpen.MaxProbes = 2
-	b := svMust(t, s, "r", cfg)
+	b := mustGetOrCreate(t, s, "r", cfg)
 	bsub := b.Subscribe()
 	both := []*events.Subscription{bsub, ssub}
 
-	svFail(t, b, 3)
+	failCalls(t, b, 3)
 	for _, sub := range both {
-		svExpectTransition(t, sub, "r", Closed, Open, ReasonConsecutiveFailures)
+		expectTransition(t, sub, "r", Closed, Open, ReasonConsecutiveFailures)
 	}
 	before := b.Metrics()
 	epoch := b.view.Load().epoch
@@ -620,7 +521,7 @@ func TestSupervisorRestartAfterPanic(t *testing.T) {
 	}
 	var restartSeq uint64
 	for _, sub := range both {
-		ev := svExpectRestart(t, sub, "r", Open)
+		ev := expectRestart(t, sub, "r", Open)
 		if restartSeq != 0 && ev.Seq != restartSeq {
 			t.Fatalf("restart event has Seq %d on one subscription and %d on another", restartSeq, ev.Seq)
 		}
@@ -638,7 +539,7 @@ func TestSupervisorRestartAfterPanic(t *testing.T) {
 	mk.Add(10 * time.Second)
 	eventually(t, "HalfOpen after the restart", func() bool { return b.State() == HalfOpen })
 	for _, sub := range both {
-		svExpectTransition(t, sub, "r", Open, HalfOpen, ReasonOpenTimeout)
+		expectTransition(t, sub, "r", Open, HalfOpen, ReasonOpenTimeout)
 	}
 
 	// Take one probe and leave it hanging, then fail another: the breaker
@@ -655,12 +556,12 @@ func TestSupervisorRestartAfterPanic(t *testing.T) {
 	p.Failure()
 	b.settle()
 	for _, sub := range both {
-		svExpectTransition(t, sub, "r", HalfOpen, Open, ReasonProbeFailed)
+		expectTransition(t, sub, "r", HalfOpen, Open, ReasonProbeFailed)
 	}
 	mk.Add(10 * time.Second)
 	b.settle()
 	for _, sub := range both {
-		svExpectTransition(t, sub, "r", Open, HalfOpen, ReasonOpenTimeout)
+		expectTransition(t, sub, "r", Open, HalfOpen, ReasonOpenTimeout)
 	}
 
 	// Panic while handling a message in HalfOpen: the call still
@@ -681,7 +582,7 @@ func TestSupervisorRestartAfterPanic(t *testing.T) {
 		t.Fatalf("half-open Acquire after a restart: %v", err)
 	}
 	for _, sub := range both {
-		svExpectRestart(t, sub, "r", HalfOpen)
+		expectRestart(t, sub, "r", HalfOpen)
 	}
 	// A probe of an earlier half-open period still counts for nothing: the
 	// restored machine kept its epoch.
@@ -696,16 +597,16 @@ func TestSupervisorRestartAfterPanic(t *testing.T) {
 		t.Fatalf("after the probe succeeded: %v, want Closed", b.State())
 	}
 	for _, sub := range both {
-		svExpectTransition(t, sub, "r", HalfOpen, Closed, ReasonProbesSucceeded)
+		expectTransition(t, sub, "r", HalfOpen, Closed, ReasonProbesSucceeded)
 	}
 
 	// And it keeps working: trips, resets.
-	svFail(t, b, 3)
+	failCalls(t, b, 3)
 	b.Reset()
 	for _, sub := range both {
-		svExpectTransition(t, sub, "r", Closed, Open, ReasonConsecutiveFailures)
-		svExpectTransition(t, sub, "r", Open, Closed, ReasonManual)
-		svNone(t, sub)
+		expectTransition(t, sub, "r", Closed, Open, ReasonConsecutiveFailures)
+		expectTransition(t, sub, "r", Open, Closed, ReasonManual)
+		noEventOrClosed(t, sub)
 	}
 	if f.fired.Load() != 2 {
 		t.Fatalf("fault fired %d times, want 2", f.fired.Load())
@@ -720,7 +621,7 @@ func TestSupervisorRestartOnEveryMessage(t *testing.T) {
 	var f faultHooks
 	f.always.Store(true)
 	s, mk := newTestSupervisor(t, withTestHooks(f.hooks()))
-	b := svMust(t, s, "crashy", svConfig())
+	b := mustGetOrCreate(t, s, "crashy", supervisorConfig())
 	sub := b.Subscribe(events.WithBuffer(1024))
 
 	done := make(chan struct{})
@@ -803,8 +704,8 @@ func TestSupervisorRestartOnEveryMessage(t *testing.T) {
 func TestSupervisorRestartInHalfOpenKeepsProbeIdentity(t *testing.T) {
 	var f faultHooks
 	s, mk := newTestSupervisor(t, withTestHooks(f.hooks()))
-	b := svMust(t, s, "probes", svConfig()) // MaxProbes 1, SuccessThreshold 1
-	svFail(t, b, 3)
+	b := mustGetOrCreate(t, s, "probes", supervisorConfig()) // MaxProbes 1, SuccessThreshold 1
+	failCalls(t, b, 3)
 	mk.Add(10 * time.Second)
 	b.settle()
 	ctx := context.Background()

@@ -13,7 +13,7 @@ import (
 // the clock after every 100 so that their open deadlines spread over 10 ms.
 func openSpread(t *testing.T, mk *clock.Mock, n int) []*Breaker {
 	t.Helper()
-	cfg := leakConfig(10 * time.Second)
+	cfg := oneFailureConfig(10 * time.Second)
 	var bs []*Breaker
 	for i := range n {
 		b, err := New(fmt.Sprintf("t%d", i), cfg, WithClock(mk))
