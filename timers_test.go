@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -99,5 +100,54 @@ func TestTimersMockClockFiresEveryDeadlineInOneAdd(t *testing.T) {
 	}
 	if s := bs[999].State(); s != Closed {
 		t.Fatalf("the reset breaker is %v", s)
+	}
+}
+
+// The timer heap keeps its order and every node's index through random
+// pushes, removals and re-keyings, and gives nodes back earliest first.
+func TestTimerHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var h timerHeap
+	var out []*timerNode // nodes not in the heap
+	for i := range 200 {
+		out = append(out, &timerNode{index: -1, key: int64(i)})
+	}
+	check := func(step int) {
+		t.Helper()
+		for i, n := range h {
+			if n.index != i {
+				t.Fatalf("step %d: node at %d says index %d", step, i, n.index)
+			}
+			if i > 0 && h[(i-1)/2].key > n.key {
+				t.Fatalf("step %d: node at %d (key %d) under a later parent (key %d)", step, i, n.key, h[(i-1)/2].key)
+			}
+		}
+	}
+	for step := range 5000 {
+		switch r := rng.IntN(3); {
+		case r == 0 && len(out) > 0:
+			n := out[len(out)-1]
+			out = out[:len(out)-1]
+			n.key = rng.Int64N(1000)
+			h.push(n)
+		case r == 1 && len(h) > 0:
+			n := h.remove(rng.IntN(len(h)))
+			if n.index != -1 {
+				t.Fatalf("step %d: removed node keeps index %d", step, n.index)
+			}
+			out = append(out, n)
+		case len(h) > 0:
+			i := rng.IntN(len(h))
+			h[i].key = rng.Int64N(1000)
+			h.fix(i)
+		}
+		check(step)
+	}
+	for last := int64(-1); len(h) > 0; {
+		n := h.remove(0)
+		if n.key < last {
+			t.Fatalf("popped %d after %d", n.key, last)
+		}
+		last = n.key
 	}
 }
