@@ -113,9 +113,26 @@ func (e *emitter) emitCallEvent(k events.Kind, d time.Duration) {
 	e.emit(events.Event{Kind: k, Duration: d})
 }
 
+// unheard takes the Seq of an event that no hub would receive (the breaker
+// has neither subscribers of its own nor a sink), without building or
+// publishing the event, unless the breaker is stopped: the Seq later events
+// carry is what it would have been. Safe for concurrent use.
+func (e *emitter) unheard() {
+	e.mu.Lock()
+	if !e.done {
+		e.seq++
+	}
+	e.mu.Unlock()
+}
+
 // emitTransition publishes a StateChanged event for tr; a transition to
-// Open carries its open deadline in Until.
+// Open carries its open deadline in Until. With no hub to publish to, it
+// only takes the event's Seq (unheard).
 func (e *emitter) emitTransition(tr engine.Transition) {
+	if e.hub.Load() == nil && e.sink.Load() == nil {
+		e.unheard()
+		return
+	}
 	ev := events.Event{Kind: events.StateChanged, Time: tr.At, From: tr.From, To: tr.To,
 		Reason: tr.Reason, Rate: tr.Rate, Count: tr.Count, Origin: tr.Origin, Attempt: tr.Attempt}
 	if tr.To == engine.Open {

@@ -322,3 +322,21 @@ func TestLiveWindowLayoutKeepsLatchOffWrittenLines(t *testing.T) {
 		}
 	}
 }
+
+// Transitions made while nobody listens (no subscriber, no supervisor)
+// are not built or published, but take their Seq: the first event a later
+// subscriber sees carries the Seq it would have had.
+func TestUnheardTransitionsKeepTheirSeq(t *testing.T) {
+	b, err := New("unheard", DefaultConfig(), WithClock(clock.NewMock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.ForceOpen()
+	b.Reset()
+	sub := b.Subscribe()
+	b.Disable()
+	if ev := <-sub.C(); ev.To != Disabled || ev.Seq != 3 {
+		t.Fatalf("first event heard: → %v with Seq %d, want → disabled with Seq 3", ev.To, ev.Seq)
+	}
+}
