@@ -22,8 +22,12 @@ type actor struct {
 	// arms no deadline already due by it (see due).
 	now time.Time
 	// latched is the latch whose trip checkTrip is making formal, if any
-	// (see openView).
+	// (see openPeriod).
 	latched *latchedTrip
+	// half is the half-open period made with the current open period,
+	// for the HalfOpen that follows it (see probePeriod); nil in any
+	// other state.
+	half *probePeriod
 	// The ring of the window the actor last retired, kept for the next
 	// window of its size, and the last tag the actor gave a window (see
 	// reuseRing).
@@ -332,15 +336,19 @@ func (a *actor) publish(tr engine.Transition) {
 		return
 	}
 	var v *view
+	var half *probePeriod // the new open period's, for the next HalfOpen
 	switch tr.To {
 	case Closed, Disabled:
 		v = newClosedView(b, tr.To == Closed)
 		a.reuseRing(v.win)
 	case Open, ForcedOpen:
-		v = a.openView(tr)
+		p := a.openPeriod(tr)
+		v = &p.v
+		half = &p.half
 	case HalfOpen:
-		v = newProbeView(b, b.tuning().settings.HalfOpen.MaxProbes)
+		v = a.probePeriod().view(b, b.tuning().settings.HalfOpen.MaxProbes)
 	}
+	a.half = half
 	v.state, v.epoch, v.since, v.until = tr.To, tr.Epoch, tr.At, tr.Deadline
 	if a.m != nil {
 		v.attempt = a.m.Attempt()
@@ -371,19 +379,31 @@ func (a *actor) publish(tr engine.Transition) {
 	}
 }
 
-// openView returns the view of the open period tr enters: the one made
-// with the latch being made formal if the trip's deadline is the one the
-// latch promised, so that the latch's rejection and the open period's are
-// one *OpenError (one per period, as OpenError says) and the trip
-// allocates nothing more; else a new one. A latch's period is published
-// once at most.
-func (a *actor) openView(tr engine.Transition) *view {
+// openPeriod returns the open period tr enters: the one made with the
+// latch being made formal if the trip's deadline is the one the latch
+// promised, so that the latch's rejection and the open period's are one
+// *OpenError (one per period, as OpenError says) and the trip allocates
+// nothing more; else a new one. A latch's period is published once at
+// most.
+func (a *actor) openPeriod(tr engine.Transition) *openPeriod {
 	if l := a.latched; l != nil && !l.used && tr.To == engine.Open && tr.Deadline.Equal(l.open.err.Until) {
 		l.used = true
 		l.open.v.mode, l.open.v.err = modeReject, &l.open.err
-		return &l.open.v
+		return &l.open
 	}
-	return newOpenView(a.b.name, tr)
+	return newOpenPeriod(a.b.name, tr)
+}
+
+// probePeriod returns storage for the half-open period being entered: the
+// one made with the open period it follows (a.half), else a new one.
+// a.half is the current open period's, never published (publish sets it
+// for each open period and clears it on every other transition), so
+// a half-open period is published once at most.
+func (a *actor) probePeriod() *probePeriod {
+	if p := a.half; p != nil {
+		return p
+	}
+	return new(probePeriod)
 }
 
 // reuseRing hands w, a new count window, the ring of the last window the

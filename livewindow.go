@@ -97,7 +97,7 @@ type latchedTrip struct {
 	// open is the period the trip will most likely publish, made with the
 	// latch: its err is the rejection, and the actor fills its view and
 	// publishes it if the trip's deadline is err.Until (see
-	// actor.openView), so the latched rejection and the open period's
+	// actor.openPeriod), so the latched rejection and the open period's
 	// are one *OpenError and the trip allocates once. The view is
 	// written by the actor alone, before it is published; nobody reads it
 	// before.

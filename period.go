@@ -27,10 +27,14 @@ type closedPeriod struct {
 }
 
 // openPeriod is an Open or ForcedOpen period: its view and the *OpenError
-// every rejection in it returns.
+// every rejection in it returns, and the half-open period that usually
+// follows an Open one (made with it, so that the timer-driven move to
+// HalfOpen allocates nothing; see actor.probeView). Nobody sees half
+// before the actor publishes it.
 type openPeriod struct {
-	v   view
-	err OpenError
+	v    view
+	err  OpenError
+	half probePeriod
 }
 
 // inlineProbes is how many probe slots a probePeriod holds in itself; a
@@ -54,23 +58,21 @@ func newClosedView(b *Breaker, tracks bool) *view {
 	return &p.v
 }
 
-// newOpenView returns the view of the open period tr enters, rejecting with
-// an *OpenError until its deadline (Open) or with a zero Until
-// (ForcedOpen).
-func newOpenView(name string, tr engine.Transition) *view {
+// newOpenPeriod returns the open period tr enters, rejecting with an
+// *OpenError until its deadline (Open) or with a zero Until (ForcedOpen).
+func newOpenPeriod(name string, tr engine.Transition) *openPeriod {
 	p := new(openPeriod)
 	p.err.Breaker = name
 	if tr.To == engine.Open {
 		p.err.Until = tr.Deadline
 	}
 	p.v.mode, p.v.err = modeReject, &p.err
-	return &p.v
+	return p
 }
 
-// newProbeView returns the view of a new HalfOpen period with an empty
-// probe table of maxProbes slots.
-func newProbeView(b *Breaker, maxProbes int) *view {
-	p := new(probePeriod)
+// view makes p, a half-open period nobody sees yet, an empty one with
+// maxProbes slots, and returns its view.
+func (p *probePeriod) view(b *Breaker, maxProbes int) *view {
 	var slots []atomic.Uint64
 	if n := max(maxProbes, 1); n <= inlineProbes {
 		slots = p.slots[:n]
