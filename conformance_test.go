@@ -24,8 +24,6 @@ import (
 	"github.com/breakerlabs/breaker/events"
 )
 
-// ---------------------------------------------------------------- Closed
-
 func TestConformanceClosedTrips(t *testing.T) {
 	type step struct {
 		run         string // outcomes to report
@@ -244,8 +242,6 @@ func TestConformanceSlowFailureCountsInBothRates(t *testing.T) {
 	}
 }
 
-// ------------------------------------------------------------------ Open
-
 func TestConformanceOpenRejects(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, testConfig())
@@ -422,8 +418,6 @@ func TestConformanceBackoff(t *testing.T) {
 	})
 }
 
-// -------------------------------------------------------------- HalfOpen
-
 func TestConformanceHalfOpenMaxProbes(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, testConfig(func(c *Config) {
@@ -597,8 +591,6 @@ func TestConformanceHalfOpenMaxWait(t *testing.T) {
 	})
 }
 
-// ------------------------------------------------------ manual transitions
-
 func TestConformanceForceOpen(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, testConfig())
@@ -663,28 +655,6 @@ func TestConformanceDisable(t *testing.T) {
 			t.Errorf("after Reset: %v with %d window calls, want closed, 0", m.State, m.WindowCalls)
 		}
 	})
-}
-
-// confReach puts a breaker of testConfig(backoff) into a state, with
-// something in its window, probes in flight or backoff attempts to clear.
-var confReach = []struct {
-	state State
-	reach func(t *testing.T, c Circuit, mk *clock.Mock)
-}{
-	{Closed, func(t *testing.T, c Circuit, mk *clock.Mock) { runOutcomes(t, c, "SFF") }},
-	{Open, func(t *testing.T, c Circuit, mk *clock.Mock) {
-		toHalfOpen(t, c, mk, testOpenTimeout)
-		runOutcomes(t, c, "F") // a failed probe: attempt 1
-	}},
-	{HalfOpen, func(t *testing.T, c Circuit, mk *clock.Mock) {
-		toHalfOpen(t, c, mk, testOpenTimeout)
-		runOutcomes(t, c, "F")
-		advance(c, mk, 2*testOpenTimeout)
-		requireState(t, c, HalfOpen)
-		mustAcquire(t, c) // a probe in flight
-	}},
-	{ForcedOpen, func(t *testing.T, c Circuit, mk *clock.Mock) { tripWithFailures(t, c); c.ForceOpen() }},
-	{Disabled, func(t *testing.T, c Circuit, mk *clock.Mock) { c.Disable(); runOutcomes(t, c, "SFF") }},
 }
 
 func TestConformanceResetFromEveryState(t *testing.T) {
@@ -752,8 +722,6 @@ func TestConformanceManualTransitionsAreSynchronous(t *testing.T) {
 	}
 }
 
-// --------------------------------------------------------------- permits
-
 func TestConformanceZeroPermit(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, testConfig(func(c *Config) { c.ConsecutiveFailures = 1 }))
@@ -793,10 +761,7 @@ func TestConformanceZeroPermit(t *testing.T) {
 	})
 }
 
-var (
-	errConfBenign = errors.New("not found")
-	errConfBoom   = errors.New("boom")
-)
+var errConfBenign = errors.New("not found")
 
 func TestConformanceDone(t *testing.T) {
 	isFailure := func(err error) bool { return !errors.Is(err, errConfBenign) }
@@ -841,8 +806,6 @@ func TestConformanceDone(t *testing.T) {
 		})
 	}
 }
-
-// --------------------------------------------------------------- metrics
 
 func TestConformanceMetrics(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
@@ -921,8 +884,6 @@ func TestConformanceMetrics(t *testing.T) {
 	})
 }
 
-// ---------------------------------------------------------------- events
-
 func TestConformanceEvents(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, testConfig())
@@ -993,8 +954,6 @@ func TestConformanceRateEvent(t *testing.T) {
 		}
 	})
 }
-
-// ------------------------------------------------------------- lifecycle
 
 func TestConformanceClose(t *testing.T) {
 	for _, r := range confReach {

@@ -3,8 +3,12 @@ package breaker
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -498,4 +502,265 @@ func coarseRefs() (int, chan struct{}) {
 	sharedCoarse.mu.Lock()
 	defer sharedCoarse.mu.Unlock()
 	return sharedCoarse.refs, sharedCoarse.done
+}
+
+// confReach puts a breaker of testConfig(backoff) into a state, with
+// something in its window, probes in flight or backoff attempts to clear.
+var confReach = []struct {
+	state State
+	reach func(t *testing.T, c Circuit, mk *clock.Mock)
+}{
+	{Closed, func(t *testing.T, c Circuit, mk *clock.Mock) { runOutcomes(t, c, "SFF") }},
+	{Open, func(t *testing.T, c Circuit, mk *clock.Mock) {
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		runOutcomes(t, c, "F") // a failed probe: attempt 1
+	}},
+	{HalfOpen, func(t *testing.T, c Circuit, mk *clock.Mock) {
+		toHalfOpen(t, c, mk, testOpenTimeout)
+		runOutcomes(t, c, "F")
+		advance(c, mk, 2*testOpenTimeout)
+		requireState(t, c, HalfOpen)
+		mustAcquire(t, c) // a probe in flight
+	}},
+	{ForcedOpen, func(t *testing.T, c Circuit, mk *clock.Mock) { tripWithFailures(t, c); c.ForceOpen() }},
+	{Disabled, func(t *testing.T, c Circuit, mk *clock.Mock) { c.Disable(); runOutcomes(t, c, "SFF") }},
+}
+
+var errConfBoom = errors.New("boom")
+
+const regOpen = testOpenTimeout
+
+// regConfig trips on 3 failures in a row (count window of 20), stays open
+// regOpen with no backoff, and closes on one strict probe; mod adjusts it.
+func regConfig(mod func(*Config)) Config {
+	return testConfig(func(c *Config) { c.Window = CountWindow(20) }, mod)
+}
+
+// regTransitions returns the StateChanged events buffered in sub, without
+// waiting, as "from→to/reason".
+func regTransitions(sub *events.Subscription) []string {
+	var out []string
+	for _, e := range drain(sub) {
+		if e.Kind == events.StateChanged {
+			out = append(out, fmt.Sprintf("%v→%v/%v", e.From, e.To, e.Reason))
+		}
+	}
+	return out
+}
+
+// regWantTransitions fails the test unless the transitions buffered in sub
+// are exactly want.
+func regWantTransitions(t *testing.T, sub *events.Subscription, want ...string) {
+	t.Helper()
+	if got := regTransitions(sub); !slices.Equal(got, want) {
+		t.Errorf("transitions %q; want exactly %q", got, want)
+	}
+}
+
+// regWantTooMany fails the test unless an Acquire now is refused with
+// ErrTooManyProbes; a permit wrongly granted is released with Ignore.
+func regWantTooMany(t *testing.T, c Circuit, what string) {
+	t.Helper()
+	p, err := c.Acquire(context.Background())
+	if !errors.Is(err, ErrTooManyProbes) {
+		t.Errorf("%s: Acquire = %+v, %v; want ErrTooManyProbes", what, p, err)
+		p.Ignore()
+	}
+}
+
+// regLifetime is the sum of the lifetime outcome counters.
+func regLifetime(m Metrics) uint64 { return m.Successes + m.Failures + m.Ignored }
+
+// regConcurrently runs f(0..n-1) in n goroutines released together by a
+// spin barrier and waits for them, failing the test with every goroutine's
+// stack after 5 s.
+func regConcurrently(t *testing.T, n int, f func(i int)) {
+	t.Helper()
+	bar := newSpinBarrier(n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			bar.wait()
+			f(i)
+		})
+	}
+	waitFor(t, "the latched goroutines", 5*time.Second, wg.Wait)
+}
+
+// errRegPanic is what the user callbacks below panic with; the tests
+// check that exactly this value reaches the caller.
+var errRegPanic = errors.New("user callback panicked")
+
+// regRecover runs f and returns what it panicked with (nil if nothing).
+func regRecover(f func()) (r any) {
+	defer func() { r = recover() }()
+	f()
+	return nil
+}
+
+var stressScaleFlag = flag.Int("stress.scale", 0,
+	"multiply the durations and iteration counts of the stress tests (0: from BREAKER_STRESS, else 1)")
+
+// stressScale is the factor the stress tests scale their work by. The
+// default run is short. BREAKER_STRESS=1 (or true) multiplies durations
+// and iteration counts by 20, BREAKER_STRESS=N (N ≥ 2) by N, and the flag
+// -stress.scale=N overrides both: `BREAKER_STRESS=1 go test -race -run
+// 'Race|Stress' .` (make stress).
+func stressScale() int {
+	if *stressScaleFlag > 0 {
+		return *stressScaleFlag
+	}
+	switch v := os.Getenv("BREAKER_STRESS"); v {
+	case "", "0", "false":
+		return 1
+	default:
+		if n, err := strconv.Atoi(v); err == nil && n >= 2 {
+			return n
+		}
+		return 20
+	}
+}
+
+// failures reports errors from any goroutine, but only the first few of
+// them, so a broken invariant in a 64-goroutine loop does not flood the log.
+type failures struct {
+	t *testing.T
+	n atomic.Int64
+}
+
+const maxReported = 10
+
+func (f *failures) errorf(format string, args ...any) {
+	if f.n.Add(1) <= maxReported {
+		f.t.Errorf(format, args...)
+	}
+}
+
+func (f *failures) summary() {
+	if n := f.n.Load(); n > maxReported {
+		f.t.Errorf("... and %d more invariant violations", n-maxReported)
+	}
+}
+
+// legalTransition reports whether a StateChanged event from → to for reason
+// r is one the contract allows (ARCHITECTURE §2).
+func legalTransition(from, to State, r Reason) bool {
+	if r == ReasonManual {
+		switch to {
+		case Closed:
+			return true // Reset, from any state, Closed included
+		case ForcedOpen, Disabled:
+			return from != to
+		}
+		return false
+	}
+	switch {
+	case from == Closed && to == Open:
+		return r == ReasonConsecutiveFailures || r == ReasonFailureRate || r == ReasonSlowCallRate
+	case from == Open && to == HalfOpen:
+		return r == ReasonOpenTimeout
+	case from == HalfOpen && to == Closed:
+		return r == ReasonProbesSucceeded
+	case from == HalfOpen && to == Open:
+		return r == ReasonProbeFailed || r == ReasonProbeSlow || r == ReasonHalfOpenTimeout
+	}
+	return false
+}
+
+// transitionChecker follows one subscriber's view of a breaker's events and
+// checks that they form one legal path from Closed: Seq strictly increasing
+// with no gaps (no per-call kinds are subscribed, and the buffer never
+// fills), each From equal to the previous To, each transition legal, and
+// times non-decreasing. Tests without fault injection see no other kind.
+type transitionChecker struct {
+	seq         uint64
+	state       State // the To of the last event; Closed before any
+	at          time.Time
+	n, trips    uint64 // StateChanged events, and those into Open
+	toOpen      uint64 // Closed → Open events
+	initialized bool
+}
+
+func (c *transitionChecker) check(ev events.Event) error {
+	if ev.Seq <= c.seq {
+		return fmt.Errorf("event Seq %d after Seq %d: not increasing (%v)", ev.Seq, c.seq, ev)
+	}
+	if ev.Seq != c.seq+1 {
+		return fmt.Errorf("event Seq %d after Seq %d: a gap with nothing dropped (%v)", ev.Seq, c.seq, ev)
+	}
+	c.seq = ev.Seq
+	if ev.Kind != events.StateChanged {
+		return fmt.Errorf("unexpected %v event: %v", ev.Kind, ev)
+	}
+	if ev.From != c.state {
+		return fmt.Errorf("event %d goes from %v but the previous one went to %v: %v", ev.Seq, ev.From, c.state, ev)
+	}
+	if !legalTransition(ev.From, ev.To, ev.Reason) {
+		return fmt.Errorf("illegal transition %v → %v (%v): %v", ev.From, ev.To, ev.Reason, ev)
+	}
+	if c.initialized && ev.Time.Before(c.at) {
+		return fmt.Errorf("event %d at %v is earlier than the previous event at %v", ev.Seq, ev.Time, c.at)
+	}
+	c.at, c.initialized = ev.Time, true
+	c.state = ev.To
+	c.n++
+	if ev.To == Open {
+		c.trips++
+		if ev.From == Closed {
+			c.toOpen++
+		}
+	}
+	return nil
+}
+
+// drain checks every event already buffered in sub, without waiting.
+func (c *transitionChecker) drain(t *testing.T, sub *events.Subscription) {
+	t.Helper()
+	for {
+		select {
+		case ev, ok := <-sub.C():
+			if !ok {
+				return
+			}
+			if err := c.check(ev); err != nil {
+				t.Error(err)
+			}
+		default:
+			return
+		}
+	}
+}
+
+var errBoom = errors.New("boom")
+
+// outcomeCounts is what the test reported on admitted permits.
+type outcomeCounts struct {
+	successes, failures, ignored atomic.Uint64
+}
+
+func (oc *outcomeCounts) count(err error) {
+	switch {
+	case err == nil:
+		oc.successes.Add(1)
+	case errors.Is(err, context.Canceled):
+		oc.ignored.Add(1)
+	default:
+		oc.failures.Add(1)
+	}
+}
+
+// report resolves p as err says, through Done or the matching method, and
+// counts it.
+func (oc *outcomeCounts) report(p Permit, err error, viaDone bool) {
+	oc.count(err)
+	switch {
+	case viaDone:
+		p.Done(err)
+	case err == nil:
+		p.Success()
+	case errors.Is(err, context.Canceled):
+		p.Ignore()
+	default:
+		p.Failure()
+	}
 }

@@ -34,12 +34,9 @@ package breaker
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,25 +45,6 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlabs/breaker/events"
 )
-
-var stressScaleFlag = flag.Int("stress.scale", 0,
-	"multiply the durations and iteration counts of the stress tests (0: from BREAKER_STRESS, else 1)")
-
-// stressScale is the factor the stress tests scale their work by.
-func stressScale() int {
-	if *stressScaleFlag > 0 {
-		return *stressScaleFlag
-	}
-	switch v := os.Getenv("BREAKER_STRESS"); v {
-	case "", "0", "false":
-		return 1
-	default:
-		if n, err := strconv.Atoi(v); err == nil && n >= 2 {
-			return n
-		}
-		return 20
-	}
-}
 
 // GetOrCreate under concurrent callers of one name creates exactly one
 // breaker (ARCHITECTURE §5): every caller gets the same *Breaker, which is the
@@ -101,116 +79,6 @@ func TestRaceGetOrCreateOneBreakerPerName(t *testing.T) {
 			}
 		}
 		s.Close()
-	}
-}
-
-// failures reports errors from any goroutine, but only the first few of
-// them, so a broken invariant in a 64-goroutine loop does not flood the log.
-type failures struct {
-	t *testing.T
-	n atomic.Int64
-}
-
-const maxReported = 10
-
-func (f *failures) errorf(format string, args ...any) {
-	if f.n.Add(1) <= maxReported {
-		f.t.Errorf(format, args...)
-	}
-}
-
-func (f *failures) summary() {
-	if n := f.n.Load(); n > maxReported {
-		f.t.Errorf("... and %d more invariant violations", n-maxReported)
-	}
-}
-
-// legalTransition reports whether a StateChanged event from → to for reason
-// r is one the contract allows (ARCHITECTURE §2).
-func legalTransition(from, to State, r Reason) bool {
-	if r == ReasonManual {
-		switch to {
-		case Closed:
-			return true // Reset, from any state, Closed included
-		case ForcedOpen, Disabled:
-			return from != to
-		}
-		return false
-	}
-	switch {
-	case from == Closed && to == Open:
-		return r == ReasonConsecutiveFailures || r == ReasonFailureRate || r == ReasonSlowCallRate
-	case from == Open && to == HalfOpen:
-		return r == ReasonOpenTimeout
-	case from == HalfOpen && to == Closed:
-		return r == ReasonProbesSucceeded
-	case from == HalfOpen && to == Open:
-		return r == ReasonProbeFailed || r == ReasonProbeSlow || r == ReasonHalfOpenTimeout
-	}
-	return false
-}
-
-// transitionChecker follows one subscriber's view of a breaker's events and
-// checks that they form one legal path from Closed: Seq strictly increasing
-// with no gaps (no per-call kinds are subscribed, and the buffer never
-// fills), each From equal to the previous To, each transition legal, and
-// times non-decreasing. Tests without fault injection see no other kind.
-type transitionChecker struct {
-	seq         uint64
-	state       State // the To of the last event; Closed before any
-	at          time.Time
-	n, trips    uint64 // StateChanged events, and those into Open
-	toOpen      uint64 // Closed → Open events
-	initialized bool
-}
-
-func (c *transitionChecker) check(ev events.Event) error {
-	if ev.Seq <= c.seq {
-		return fmt.Errorf("event Seq %d after Seq %d: not increasing (%v)", ev.Seq, c.seq, ev)
-	}
-	if ev.Seq != c.seq+1 {
-		return fmt.Errorf("event Seq %d after Seq %d: a gap with nothing dropped (%v)", ev.Seq, c.seq, ev)
-	}
-	c.seq = ev.Seq
-	if ev.Kind != events.StateChanged {
-		return fmt.Errorf("unexpected %v event: %v", ev.Kind, ev)
-	}
-	if ev.From != c.state {
-		return fmt.Errorf("event %d goes from %v but the previous one went to %v: %v", ev.Seq, ev.From, c.state, ev)
-	}
-	if !legalTransition(ev.From, ev.To, ev.Reason) {
-		return fmt.Errorf("illegal transition %v → %v (%v): %v", ev.From, ev.To, ev.Reason, ev)
-	}
-	if c.initialized && ev.Time.Before(c.at) {
-		return fmt.Errorf("event %d at %v is earlier than the previous event at %v", ev.Seq, ev.Time, c.at)
-	}
-	c.at, c.initialized = ev.Time, true
-	c.state = ev.To
-	c.n++
-	if ev.To == Open {
-		c.trips++
-		if ev.From == Closed {
-			c.toOpen++
-		}
-	}
-	return nil
-}
-
-// drain checks every event already buffered in sub, without waiting.
-func (c *transitionChecker) drain(t *testing.T, sub *events.Subscription) {
-	t.Helper()
-	for {
-		select {
-		case ev, ok := <-sub.C():
-			if !ok {
-				return
-			}
-			if err := c.check(ev); err != nil {
-				t.Error(err)
-			}
-		default:
-			return
-		}
 	}
 }
 
@@ -281,40 +149,6 @@ func (pt *probeTracker) release(p Permit) {
 	pt.mu.Lock()
 	pt.inFlight[p.epoch]--
 	pt.mu.Unlock()
-}
-
-var errBoom = errors.New("boom")
-
-// outcomeCounts is what the test reported on admitted permits.
-type outcomeCounts struct {
-	successes, failures, ignored atomic.Uint64
-}
-
-func (oc *outcomeCounts) count(err error) {
-	switch {
-	case err == nil:
-		oc.successes.Add(1)
-	case errors.Is(err, context.Canceled):
-		oc.ignored.Add(1)
-	default:
-		oc.failures.Add(1)
-	}
-}
-
-// report resolves p as err says, through Done or the matching method, and
-// counts it.
-func (oc *outcomeCounts) report(p Permit, err error, viaDone bool) {
-	oc.count(err)
-	switch {
-	case viaDone:
-		p.Done(err)
-	case err == nil:
-		p.Success()
-	case errors.Is(err, context.Canceled):
-		p.Ignore()
-	default:
-		p.Failure()
-	}
 }
 
 // pickOutcome draws an outcome: nil (success), errBoom (failure) or

@@ -30,52 +30,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-const regOpen = testOpenTimeout
-
-// regConfig trips on 3 failures in a row (count window of 20), stays open
-// regOpen with no backoff, and closes on one strict probe; mod adjusts it.
-func regConfig(mod func(*Config)) Config {
-	return testConfig(func(c *Config) { c.Window = CountWindow(20) }, mod)
-}
-
-// regTransitions returns the StateChanged events buffered in sub, without
-// waiting, as "from→to/reason".
-func regTransitions(sub *events.Subscription) []string {
-	var out []string
-	for _, e := range drain(sub) {
-		if e.Kind == events.StateChanged {
-			out = append(out, fmt.Sprintf("%v→%v/%v", e.From, e.To, e.Reason))
-		}
-	}
-	return out
-}
-
-// regWantTransitions fails the test unless the transitions buffered in sub
-// are exactly want.
-func regWantTransitions(t *testing.T, sub *events.Subscription, want ...string) {
-	t.Helper()
-	if got := regTransitions(sub); !slices.Equal(got, want) {
-		t.Errorf("transitions %q; want exactly %q", got, want)
-	}
-}
-
-// regWantTooMany fails the test unless an Acquire now is refused with
-// ErrTooManyProbes; a permit wrongly granted is released with Ignore.
-func regWantTooMany(t *testing.T, c Circuit, what string) {
-	t.Helper()
-	p, err := c.Acquire(context.Background())
-	if !errors.Is(err, ErrTooManyProbes) {
-		t.Errorf("%s: Acquire = %+v, %v; want ErrTooManyProbes", what, p, err)
-		p.Ignore()
-	}
-}
-
-// regLifetime is the sum of the lifetime outcome counters.
-func regLifetime(m Metrics) uint64 { return m.Successes + m.Failures + m.Ignored }
-
-// ----------------------------------------------------------------------
-// 1. Half-open admission.
-
 // TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes guards against
 // resilience4j #1432 ("CircuitBreaker permits more calls then expected when
 // switching from OPEN to HALF_OPEN state": every thread that saw the wait
@@ -180,9 +134,6 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 		}
 	})
 }
-
-// ----------------------------------------------------------------------
-// 2. A probe that never reports a verdict.
 
 // TestRegressionProbeCannotWedgeHalfOpen guards against resilience4j #544
 // ("CircuitBreaker will stuck in HALF_OPEN when the last request throw
@@ -311,9 +262,6 @@ func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
 	}
 }
 
-// ----------------------------------------------------------------------
-// 3. Double reports.
-
 // TestRegressionDoubleReportNeverRaisesCapacity guards against
 // failsafe-lib/failsafe #391 ("Is it intentional for the HalfOpenState to
 // allow more calls than permitted?": releasePermit increments the permits
@@ -432,25 +380,6 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 		})
 	}
 }
-
-// regConcurrently runs f(0..n-1) in n goroutines released together by a
-// spin barrier and waits for them, failing the test with every goroutine's
-// stack after 5 s.
-func regConcurrently(t *testing.T, n int, f func(i int)) {
-	t.Helper()
-	bar := newSpinBarrier(n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			bar.wait()
-			f(i)
-		})
-	}
-	waitFor(t, "the latched goroutines", 5*time.Second, wg.Wait)
-}
-
-// ----------------------------------------------------------------------
-// 4. Stale outcomes.
 
 // TestRegressionStaleOutcomesNeverTouchNewEpoch guards against sony/gobreaker
 // #122 ("TwoStepCircuitBreaker: done() callback silently drops results when
@@ -629,9 +558,6 @@ func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
 	})
 }
 
-// ----------------------------------------------------------------------
-// 5. Failure storms.
-
 // TestRegressionFailureStormTripsOnce guards against resilience4j #646
 // ("tried an illegal state transition from OPEN to OPEN"), #674 ("… from
 // HALF_OPEN to HALF_OPEN", PR #675) and #562 ("Illegal state transition from
@@ -739,9 +665,6 @@ func TestRegressionFailureStormTripsOnce(t *testing.T) {
 		})
 	})
 }
-
-// ----------------------------------------------------------------------
-// 6. Stale timers.
 
 // TestRegressionStaleTimerNeverFires guards against resilience4j #991
 // ("transitionToForcedOpenState and transitionToDisabled still going to
@@ -891,9 +814,6 @@ func TestRegressionStaleTimerNeverFires(t *testing.T) {
 		}
 	})
 }
-
-// ----------------------------------------------------------------------
-// 7. Subscribers that call back.
 
 // TestRegressionSubscriberCallbackNoDeadlock guards against
 // sony/gobreaker #37 (OnStateChange ran under the breaker's mutex, so a
@@ -1066,9 +986,6 @@ func (r *regOrderChecker) wait(t *testing.T) {
 	}
 }
 
-// ----------------------------------------------------------------------
-// 8. Reads.
-
 // TestRegressionReadsHaveNoObserverEffect guards against Netflix/Hystrix
 // #1541 ("CircuitBreaker.allowRequest change state of isOpen") and
 // myteksi/hystrix-go PR #19 (a pre-check consumed the single half-open
@@ -1207,9 +1124,6 @@ func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 	})
 }
 
-// ----------------------------------------------------------------------
-// 9. Remove and re-create.
-
 // TestRegressionRemoveRecreateLeaksNothing guards against afex/hystrix-go
 // #95 ("metricExchange.Monitor and poolMetrics.Monitor goroutine leak")
 // and #81 ("Goroutine leak or never stop"), and cockroachdb/cockroach
@@ -1277,9 +1191,6 @@ func TestRegressionRemoveRecreateLeaksNothing(t *testing.T) {
 	}
 	waitFor(t, "the supervisor's subscription to close", 5*time.Second, func() { <-allDone })
 }
-
-// ----------------------------------------------------------------------
-// 10. Time windows across idle gaps and a clock going backwards.
 
 // TestRegressionTimeWindowIdleGaps guards against rubyist/circuitbreaker
 // PR #36 ("Fix window buckets that should be empty") and asecurityteam/
@@ -1414,9 +1325,6 @@ func TestRegressionTimeWindowIdleGaps(t *testing.T) {
 	}
 }
 
-// ----------------------------------------------------------------------
-// 11. In-flight overshoot with busy callers.
-
 // TestRegressionTripVisibleWithBusyCallers guards against sony/gobreaker
 // #91 ("Race condition: Execute doesn't strictly guarantee how many failed
 // executions may occur before the breaker transitions to the open/half
@@ -1485,21 +1393,6 @@ func TestRegressionTripVisibleWithBusyCallers(t *testing.T) {
 		}
 		t.Logf("at most %d failing calls admitted (threshold %d, %d goroutines)", worst, threshold, goroutines)
 	})
-}
-
-// ----------------------------------------------------------------------
-// Hardening (issue 10): defects found by using the library as a new user
-// and by attacking it. One named test per defect.
-
-// errRegPanic is what the user callbacks below panic with; the tests
-// check that exactly this value reaches the caller.
-var errRegPanic = errors.New("user callback panicked")
-
-// regRecover runs f and returns what it panicked with (nil if nothing).
-func regRecover(f func()) (r any) {
-	defer func() { r = recover() }()
-	f()
-	return nil
 }
 
 // TestRegressionPanickingIsFailureResolvesPermit: Config.IsFailure
