@@ -283,14 +283,14 @@ func (w *storeWriter) deliver(r Record) {
 		s.mu.Unlock()
 		return
 	}
-	v, ok := s.breakers.Load(r.Name)
+	b, ok := s.breakers.load(r.Name)
 	if !ok {
 		w.keep(r, w.clk.Now())
 		s.mu.Unlock()
 		return
 	}
 	s.mu.Unlock()
-	v.(*Breaker).adopt(w.remoteFor(r), false)
+	b.adopt(w.remoteFor(r), false)
 }
 
 // emitFailure publishes the StoreFailed event that starts an outage:
@@ -300,8 +300,8 @@ func (w *storeWriter) deliver(r Record) {
 func (w *storeWriter) emitFailure(name string, cause error) {
 	s := w.sup
 	if name != "" {
-		if v, ok := s.breakers.Load(name); ok {
-			v.(*Breaker).emitter.emit(events.Event{Kind: events.StoreFailed, Err: cause})
+		if b, ok := s.breakers.load(name); ok {
+			b.emitter.emit(events.Event{Kind: events.StoreFailed, Err: cause})
 			return
 		}
 		cause = fmt.Errorf("saving %q: %w", name, cause)

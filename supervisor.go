@@ -26,7 +26,7 @@ type Supervisor struct {
 	once     sync.Once // runs setup: in NewSupervisor, or on a zero Supervisor's first use (init)
 	opts     []Option  // applied to every breaker, before the supervisor's sink
 	hub      *events.Hub
-	breakers sync.Map // name → *Breaker; written only under mu
+	breakers registry // name → *Breaker; written only under mu
 	mu       sync.Mutex
 	closed   atomic.Bool
 	store    *storeWriter   // WithStateStore; nil without a store
@@ -86,8 +86,8 @@ func Default() *Supervisor { return defaultSupervisor() }
 // loaded or received; a period that has ended starts HalfOpen),
 // ForcedOpen, or Disabled. Windows are never restored.
 func (s *Supervisor) GetOrCreate(name string, cfg Config) (*Breaker, error) {
-	if v, ok := s.breakers.Load(name); ok && !s.closed.Load() {
-		return v.(*Breaker), nil
+	if b, ok := s.breakers.load(name); ok && !s.closed.Load() {
+		return b, nil
 	}
 	s.init()
 	s.mu.Lock()
@@ -95,8 +95,8 @@ func (s *Supervisor) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 	if s.closed.Load() {
 		return nil, ErrStopped
 	}
-	if v, ok := s.breakers.Load(name); ok {
-		return v.(*Breaker), nil
+	if b, ok := s.breakers.load(name); ok {
+		return b, nil
 	}
 	b, err := New(name, cfg, s.opts...)
 	if err != nil {
@@ -107,23 +107,20 @@ func (s *Supervisor) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 			b.adopt(r, true)
 		}
 	}
-	s.breakers.Store(name, b)
+	s.breakers.store(b)
 	return b, nil
 }
 
 // Get returns the breaker named name, if the supervisor has one.
 func (s *Supervisor) Get(name string) (*Breaker, bool) {
-	if v, ok := s.breakers.Load(name); ok {
-		return v.(*Breaker), true
-	}
-	return nil, false
+	return s.breakers.load(name)
 }
 
 // Names returns the names of the supervisor's breakers, sorted.
 func (s *Supervisor) Names() []string {
 	var names []string
-	s.breakers.Range(func(k, _ any) bool {
-		names = append(names, k.(string))
+	s.breakers.each(func(b *Breaker) bool {
+		names = append(names, b.name)
 		return true
 	})
 	slices.Sort(names)
@@ -133,8 +130,8 @@ func (s *Supervisor) Names() []string {
 // all returns the supervisor's breakers sorted by name.
 func (s *Supervisor) all() []*Breaker {
 	var bs []*Breaker
-	s.breakers.Range(func(_, v any) bool {
-		bs = append(bs, v.(*Breaker))
+	s.breakers.each(func(b *Breaker) bool {
+		bs = append(bs, b)
 		return true
 	})
 	slices.SortFunc(bs, func(a, b *Breaker) int {
@@ -172,14 +169,14 @@ func (s *Supervisor) ResetAll() {
 // (in Closed).
 func (s *Supervisor) Remove(name string) bool {
 	s.mu.Lock()
-	v, ok := s.breakers.LoadAndDelete(name)
+	b, ok := s.breakers.delete(name)
 	if ok {
 		s.removing.Add(1)
 	}
 	s.mu.Unlock()
 	if ok {
 		defer s.removing.Done()
-		v.(*Breaker).Close()
+		b.Close()
 	}
 	return ok
 }
@@ -211,7 +208,7 @@ func (s *Supervisor) Register(b *Breaker) error {
 	if s.closed.Load() {
 		return ErrStopped
 	}
-	if _, ok := s.breakers.Load(b.name); ok {
+	if _, ok := s.breakers.load(b.name); ok {
 		return fmt.Errorf("%w: %q", ErrExists, b.name)
 	}
 	if b.closing.Load() {
@@ -220,7 +217,7 @@ func (s *Supervisor) Register(b *Breaker) error {
 	if !b.emitter.addSink(s.hub) {
 		return fmt.Errorf("breaker: cannot register %q: it already belongs to a supervisor", b.name)
 	}
-	s.breakers.Store(b.name, b)
+	s.breakers.store(b)
 	return nil
 }
 
@@ -234,7 +231,7 @@ var errRegisterNil = errors.New("breaker: cannot register a nil *Breaker")
 func (s *Supervisor) Clear() {
 	s.mu.Lock()
 	bs := s.all()
-	s.breakers.Clear()
+	s.breakers.clear()
 	s.mu.Unlock()
 	for _, b := range bs {
 		b.Close()
@@ -263,7 +260,7 @@ func (s *Supervisor) Close() error {
 	s.mu.Lock()
 	s.closed.Store(true)
 	bs := s.all()
-	s.breakers.Clear()
+	s.breakers.clear()
 	s.mu.Unlock()
 	for _, b := range bs {
 		b.Close()
