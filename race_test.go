@@ -34,7 +34,6 @@ package breaker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -486,98 +485,6 @@ func runStress(t *testing.T, im impl, v stressVariant, dur time.Duration) {
 	}
 	if watcher.tc.state != ForcedOpen || m.State != ForcedOpen {
 		t.Errorf("after ForceOpen: last event went to %v, Metrics.State %v", watcher.tc.state, m.State)
-	}
-	f.summary()
-}
-
-// TestRaceHalfOpenAdmissionAtDeadline reproduces resilience4j #1432: 64
-// goroutines, released together by a latch, spin on Acquire across the
-// instant the open timeout expires (the mock clock is advanced while they
-// spin, or the real clock runs out). No probe is reported, so exactly
-// HalfOpen.MaxProbes of them must be admitted, and every other one must end
-// with ErrTooManyProbes.
-func TestRaceHalfOpenAdmissionAtDeadline(t *testing.T) {
-	iters := 5 * stressScale()
-	forEachImpl(t, func(t *testing.T, im impl) {
-		for _, mock := range []bool{true, false} {
-			for _, maxProbes := range []int{1, 3} {
-				name := fmt.Sprintf("real-clock/probes=%d", maxProbes)
-				if mock {
-					name = fmt.Sprintf("mock-clock/probes=%d", maxProbes)
-				}
-				t.Run(name, func(t *testing.T) { runAdmissionAtDeadline(t, im, mock, maxProbes, iters) })
-			}
-		}
-	})
-}
-
-func runAdmissionAtDeadline(t *testing.T, im impl, mock bool, maxProbes, iters int) {
-	const goroutines = 64
-	openTimeout := 5 * time.Millisecond
-	var mk *clock.Mock
-	var opts []Option
-	if mock {
-		openTimeout = time.Second
-		mk = clock.NewMock()
-		opts = append(opts, WithClock(mk))
-	}
-	cfg := Config{
-		Window:              CountWindow(10),
-		ConsecutiveFailures: 1,
-		OpenTimeout:         openTimeout,
-		BackoffMultiplier:   1,
-		MaxOpenTimeout:      openTimeout,
-		HalfOpen:            HalfOpenPolicy{MaxProbes: maxProbes, Mode: Strict, SuccessThreshold: maxProbes},
-	}
-	c, err := im.new("deadline", cfg, opts...)
-	if err != nil {
-		t.Fatalf("new: %v", err)
-	}
-	defer c.Close()
-	sub := subscribe(t, c)
-	var tc transitionChecker
-	ctx := context.Background()
-	f := &failures{t: t}
-
-	for it := 0; it < iters && !t.Failed(); it++ {
-		c.Reset()
-		p, err := c.Acquire(ctx)
-		if err != nil {
-			t.Fatalf("iteration %d: Acquire after Reset: %v", it, err)
-		}
-		p.Failure()
-		settle(c)
-		if s := c.State(); s != Open && (mock || s != HalfOpen) {
-			t.Fatalf("iteration %d: state %v after a failure with ConsecutiveFailures 1", it, s)
-		}
-
-		admitted, tooMany, other := acquireStorm(t, c, goroutines, func() {
-			if mk != nil {
-				mk.Add(openTimeout) // the deadline passes while they spin
-			}
-		})
-		if other != 0 {
-			f.errorf("iteration %d: %d Acquires ended with neither a permit, ErrOpen nor ErrTooManyProbes", it, other)
-		}
-		if len(admitted) != maxProbes || tooMany != goroutines-int64(maxProbes) {
-			t.Errorf("iteration %d: %d admitted and %d ErrTooManyProbes across the open deadline; want exactly %d and %d",
-				it, len(admitted), tooMany, maxProbes, goroutines-maxProbes)
-		}
-		checkDistinctProbes(t, fmt.Sprintf("iteration %d", it), admitted)
-		if m := c.Metrics(); m.State != HalfOpen || m.HalfOpenInFlight != len(admitted) {
-			t.Errorf("iteration %d: Metrics state %v, HalfOpenInFlight %d; want half-open, %d",
-				it, m.State, m.HalfOpenInFlight, len(admitted))
-		}
-		for _, p := range admitted {
-			p.Success()
-		}
-		settle(c)
-		if len(admitted) == maxProbes {
-			if s := c.State(); s != Closed {
-				t.Errorf("iteration %d: state %v after %d successful probes; want closed", it, s, maxProbes)
-			}
-		}
-		tc.drain(t, sub)
 	}
 	f.summary()
 }
