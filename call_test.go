@@ -2,13 +2,16 @@ package breaker
 
 // Do, Execute and ExecuteWithFallback over both implementations. Do is a
 // method of *Breaker only (ARCHITECTURE §4); it is run wherever the circuit has
-// it, and Execute everywhere.
+// it, and Execute everywhere. Misuse (a nil Circuit, a nil fn or
+// fallback) gets an error saying what is nil, never a panic
+// (TestRegressionMisuseGetsAClearError).
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -457,5 +460,44 @@ func TestCallFallback(t *testing.T) {
 				t.Errorf("after Close: %v, fallback calls %v, fn ran %v; want ErrStopped, none, false", err, got, ran)
 			}
 		})
+	})
+}
+
+// TestRegressionMisuseGetsAClearError: Execute, ExecuteWithFallback and Do
+// with a nil Circuit (or a nil *Breaker in one) or a nil fn died of a nil
+// pointer dereference. They now return an error saying what is nil, and a
+// nil fn takes no permit.
+func TestRegressionMisuseGetsAClearError(t *testing.T) {
+	ctx := context.Background()
+	fn := func(context.Context) (int, error) { return 1, nil }
+	fallback := func(context.Context, error) (int, error) { return 2, nil }
+	for name, c := range map[string]Circuit{"nil": nil, "nil *Breaker": (*Breaker)(nil), "nil *MutexBreaker": (*MutexBreaker)(nil)} {
+		var err error
+		if r := regRecover(func() { _, err = Execute(ctx, c, fn) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil Circuit") {
+			t.Errorf("Execute with a %s Circuit: panic %v, error %v; want an error naming the nil Circuit", name, r, err)
+		}
+		if r := regRecover(func() { _, err = ExecuteWithFallback(ctx, c, fn, fallback) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil Circuit") {
+			t.Errorf("ExecuteWithFallback with a %s Circuit: panic %v, error %v; want an error naming the nil Circuit", name, r, err)
+		}
+	}
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, _ := newMocked(t, im, regConfig(nil))
+		var err error
+		if r := regRecover(func() { _, err = Execute[int](ctx, c, nil) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil fn") {
+			t.Errorf("Execute with a nil fn: panic %v, error %v; want an error naming the nil fn", r, err)
+		}
+		if b, ok := c.(*Breaker); ok {
+			if r := regRecover(func() { err = b.Do(ctx, nil) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil fn") {
+				t.Errorf("Do with a nil fn: panic %v, error %v; want an error naming the nil fn", r, err)
+			}
+		}
+		if m := c.Metrics(); regLifetime(m) != 0 || m.Rejected != 0 {
+			t.Errorf("a call refused for a nil fn was counted: %+v", m)
+		}
+		// A nil fallback: the rejection is returned as it is.
+		c.ForceOpen()
+		if r := regRecover(func() { _, err = ExecuteWithFallback(ctx, c, fn, nil) }); r != nil || !errors.Is(err, ErrOpen) {
+			t.Errorf("ExecuteWithFallback with a nil fallback: panic %v, error %v; want the rejection", r, err)
+		}
 	})
 }

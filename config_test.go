@@ -1,5 +1,12 @@
 package breaker
 
+// Config: presets, window constructors, Validate (every problem reported,
+// no side effect, windows and probe limits no breaker can allocate
+// refused), New and NewMutex refusing bad input with a clear error,
+// IsFailure, and the JSON form. TestRegressionValidateBoundsAllocation
+// guards against a configuration (a JSON file was enough) that made New
+// panic or exhaust memory.
+
 import (
 	"context"
 	"encoding/json"
@@ -10,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benbjohnson/clock"
 )
 
 func presets() map[string]func() Config {
@@ -496,4 +505,98 @@ func ExampleDefaultConfig() {
 	//   "callTimeout": "0s"
 	// }
 	// 0.25 1m0s 5m0s <nil>
+}
+
+func TestConformanceNewRejectsBadInput(t *testing.T) {
+	bad := testConfig()
+	bad.FailureRate = 1.5
+	tests := []struct {
+		name, breaker string
+		cfg           Config
+		want          string
+	}{
+		{"empty name", "", testConfig(), "name"},
+		{"invalid config", "x", bad, "FailureRate"},
+		{"no trip condition", "x", testConfig(func(c *Config) { c.ConsecutiveFailures = 0 }), "trip condition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, err := im.new(tt.breaker, tt.cfg, WithClock(clock.NewMock()))
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("error %v, want one mentioning %q", err, tt.want)
+				}
+				if c != nil {
+					switch v := c.(type) {
+					case *Breaker:
+						if v != nil {
+							t.Errorf("returned a breaker beside the error")
+							v.Close()
+						}
+					case *MutexBreaker:
+						if v != nil {
+							t.Errorf("returned a breaker beside the error")
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestRegressionValidateBoundsAllocation: Validate used to pass windows and
+// probe limits no breaker can allocate, and New then panicked (makeslice)
+// or the process died of out-of-memory; a JSON file was enough. Validate
+// must refuse them, naming the field, and New must return that error.
+func TestRegressionValidateBoundsAllocation(t *testing.T) {
+	tests := []struct {
+		name  string
+		mod   func(*Config)
+		field string
+	}{
+		{"count window MaxInt", func(c *Config) { c.Window = CountWindow(math.MaxInt) }, "Config.Window.Size"},
+		{"count window one past the bound", func(c *Config) { c.Window = CountWindow(maxWindowSize + 1) }, "Config.Window.Size"},
+		{"time window 1<<45 buckets", func(c *Config) { c.Window = TimeWindow(1<<46, 1<<45) }, "Config.Window.Buckets"},
+		{"MaxProbes MaxInt", func(c *Config) { c.HalfOpen.MaxProbes = math.MaxInt }, "Config.HalfOpen.MaxProbes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.mod(&cfg)
+			err := cfg.Validate()
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.field) {
+				t.Fatalf("Validate() = %v; want a *ConfigError naming %s", err, tt.field)
+			}
+			forEachImpl(t, func(t *testing.T, im impl) {
+				if r := regRecover(func() { _, err = im.new("huge", cfg, WithClock(clock.NewMock())) }); r != nil {
+					t.Fatalf("New panicked: %v", r)
+				}
+				if !errors.As(err, &ce) {
+					t.Fatalf("New returned %v; want the *ConfigError", err)
+				}
+			})
+		})
+	}
+
+	// The largest allowed values are usable.
+	cfg := DefaultConfig()
+	cfg.Window, cfg.HalfOpen.MaxProbes = CountWindow(maxWindowSize), maxProbes
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, _ := newMocked(t, im, cfg)
+		p, err := c.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Success()
+	})
+
+	// A JSON file naming a terabyte window decodes, and is refused.
+	dec := DefaultConfig()
+	if err := json.Unmarshal([]byte(`{"window": {"kind": "count", "size": 1099511627776}}`), &dec); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Validate(); err == nil || !strings.Contains(err.Error(), "Config.Window.Size must be ≤ 1048576") {
+		t.Fatalf("Validate() of a 1<<40 window = %v; want Config.Window.Size refused", err)
+	}
 }

@@ -1,10 +1,27 @@
 package breaker
 
+// Events (ARCHITECTURE §6): what breakers and supervisors publish (kinds,
+// reasons and the figure that decided a trip, Seq order, From/To chains,
+// Attempt and Until), filtering, a full buffer dropping for its own
+// subscriber only, subscribers that call back into the breaker, ordering
+// across many breakers, subscriptions closed while events flow, leaks, and
+// the allocation-free fast path.
+//
+// Tests of one circuit run over both implementations, driven by a mock
+// clock; tests through a Supervisor use its actor breakers, some on the
+// real clock. TestRegressionSubscriberCallbackNoDeadlock guards against
+// sony/gobreaker #37, hashicorp/golang-lru #230 and gascity PR #4839
+// (callbacks run under the breaker's lock deadlocked, and moved out of it
+// lost their order): it races subscribers that call back against goroutines
+// tripping and resetting, on purpose, with a hang guard that fails with
+// every goroutine's stack.
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -891,4 +908,246 @@ func TestStateChangedCarriesAttemptAndUntil(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestConformanceEvents(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, testConfig())
+		sub := subscribeAll(t, c)
+		runOutcomes(t, c, "SFF")
+		runOutcomes(t, c, "F")
+		requireState(t, c, Open)
+		evs := drain(sub)
+		e := oneStateChange(t, evs)
+		if e.Breaker != "test" || e.From != Closed || e.To != Open || e.Reason != ReasonConsecutiveFailures ||
+			e.Count != 3 || e.Rate != 0 || !e.Time.Equal(mk.Now()) {
+			t.Errorf("trip event %+v", e)
+		}
+		kinds := map[events.Kind]int{}
+		for _, e := range evs {
+			kinds[e.Kind]++
+		}
+		if kinds[events.CallSucceeded] != 1 || kinds[events.CallFailed] != 3 {
+			t.Errorf("call events %v, want 1 succeeded, 3 failed:%s", kinds, formatEvents(evs))
+		}
+
+		c.Acquire(context.Background()) // rejected
+		advance(c, mk, testOpenTimeout) // half-open
+		runOutcomes(t, c, "S")          // closed
+		c.ForceOpen()                   // forced-open
+		c.Reset()                       // closed
+		runOutcomes(t, c, "I")          // ignored
+		settle(c)
+		evs = append(evs, drain(sub)...)
+		for i := 1; i < len(evs); i++ {
+			if evs[i].Seq != evs[i-1].Seq+1 {
+				t.Fatalf("Seq not consecutive at %d:%s", i, formatEvents(evs))
+			}
+		}
+		var trans []string
+		for _, e := range stateChanges(evs) {
+			trans = append(trans, fmt.Sprintf("%v→%v %v", e.From, e.To, e.Reason))
+		}
+		want := []string{
+			"closed→open consecutive-failures", "open→half-open open-timeout", "half-open→closed probes-succeeded",
+			"closed→forced-open manual", "forced-open→closed manual",
+		}
+		if strings.Join(trans, ", ") != strings.Join(want, ", ") {
+			t.Errorf("transitions:\n\t%v\nwant\n\t%v", trans, want)
+		}
+		for _, k := range []events.Kind{events.CallRejected, events.CallIgnored} {
+			found := false
+			for _, e := range evs {
+				found = found || e.Kind == k
+			}
+			if !found {
+				t.Errorf("no %v event:%s", k, formatEvents(evs))
+			}
+		}
+	})
+}
+
+func TestConformanceRateEvent(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, _ := newMocked(t, im, testConfig(func(c *Config) {
+			c.ConsecutiveFailures, c.FailureRate, c.MinimumCalls = 0, 0.6, 5
+		}))
+		sub := subscribeAll(t, c)
+		runOutcomes(t, c, "SFSFF")
+		requireState(t, c, Open)
+		if e := oneStateChange(t, drain(sub)); e.Reason != ReasonFailureRate || e.Rate != 0.6 || e.Count != 0 {
+			t.Errorf("trip event %v: reason %v rate %v count %d, want failure-rate 0.6", e, e.Reason, e.Rate, e.Count)
+		}
+	})
+}
+
+// TestRegressionSubscriberCallbackNoDeadlock guards against
+// sony/gobreaker #37 (OnStateChange ran under the breaker's mutex, so a
+// callback calling Counts or State deadlocked; PR #119 "dispatch
+// OnStateChange outside mutex to prevent deadlock"), hashicorp/golang-lru
+// #230 (the same with onEvict) and gastownhall/gascity PR #4839 (moving
+// callbacks out of the lock lost their order).
+//
+// Subscribers call State, Metrics, Reset and ForceOpen on the breaker from
+// their receive loops (and Names, Get, GetOrCreate and Metrics on a
+// Supervisor) while other goroutines trip and reset it. Nothing deadlocks
+// (a deadline fails the test with every goroutine's stack), and each
+// subscriber sees Seq strictly increasing, with From equal to the previous
+// To wherever no event was dropped in between.
+func TestRegressionSubscriberCallbackNoDeadlock(t *testing.T) {
+	cfg := regConfig(func(c *Config) { c.ConsecutiveFailures = 2 })
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, _ := newMocked(t, im, cfg)
+		src := c.(subscriber)
+		var subs []*regOrderChecker
+		for _, buf := range []int{1, 4, 1 << 12} {
+			subs = append(subs, regCheckOrder(src.Subscribe(events.WithBuffer(buf)), func(ev events.Event, n int) {
+				_ = c.State()
+				_ = c.Metrics()
+				regReact(c, ev, n)
+			}))
+		}
+		regDrive(t, []Circuit{c})
+		c.Close() // closes the subscriptions
+		for _, s := range subs {
+			s.wait(t)
+		}
+		if n := subs[len(subs)-1].seen; n < 20 {
+			t.Errorf("the subscriber with a large buffer saw %d events; want many", n)
+		}
+	})
+
+	t.Run("supervisor", func(t *testing.T) {
+		s, _ := newTestSupervisor(t)
+		names := []string{"a", "b", "c"}
+		var cs []Circuit
+		for _, n := range names {
+			cs = append(cs, mustGetOrCreate(t, s, n, cfg))
+		}
+		react := func(ev events.Event, n int) {
+			_ = s.Names()
+			_ = s.Metrics()
+			if _, ok := s.Get(ev.Breaker); !ok {
+				return
+			}
+			b, err := s.GetOrCreate(ev.Breaker, cfg)
+			if err != nil {
+				return // closed
+			}
+			_ = b.State()
+			regReact(b, ev, n)
+		}
+		var subs []*regOrderChecker
+		for _, buf := range []int{1, 1 << 12} {
+			subs = append(subs, regCheckOrder(s.Subscribe(events.WithBuffer(buf)), react))
+		}
+		a, _ := s.Get("a")
+		subs = append(subs, regCheckOrder(a.Subscribe(events.WithBuffer(2)), react))
+		regDrive(t, cs)
+		s.Close()
+		for _, sc := range subs {
+			sc.wait(t)
+		}
+		if n := subs[1].seen; n < 20 {
+			t.Errorf("the supervisor subscriber with a large buffer saw %d events; want many", n)
+		}
+		if got := s.Names(); len(got) != 0 {
+			t.Errorf("Names after Close = %v", got)
+		}
+	})
+}
+
+// regReact is a subscriber's feedback into breaker c: it resets an open
+// breaker and force-opens a closed one now and then, for its first 200
+// events.
+func regReact(c Circuit, ev events.Event, n int) {
+	if n > 200 || ev.Kind != events.StateChanged {
+		return
+	}
+	switch {
+	case ev.To == Open || ev.To == ForcedOpen:
+		c.Reset()
+	case ev.To == Closed && n%3 == 0:
+		c.ForceOpen()
+	}
+}
+
+// regDrive trips and resets every circuit of cs from 2 goroutines each,
+// for a bounded number of calls, failing the test with every goroutine's
+// stack if they do not finish within 5 s.
+func regDrive(t *testing.T, cs []Circuit) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		for g := range 2 {
+			wg.Go(func() {
+				ctx := context.Background()
+				for i := range 400 {
+					if p, err := c.Acquire(ctx); err == nil {
+						if (i+g)%5 == 0 {
+							p.Success()
+						} else {
+							p.Failure()
+						}
+					}
+					if i%40 == g {
+						c.ForceOpen()
+						_ = c.Metrics()
+						c.Reset()
+					}
+				}
+				settle(c)
+			})
+		}
+	}
+	waitFor(t, "drivers with subscribers calling back (deadlock?)", 5*time.Second, wg.Wait)
+}
+
+// regOrderChecker receives one subscription's events in its own goroutine,
+// calling react for each (with its 1-based index), and checks their order
+// per breaker.
+type regOrderChecker struct {
+	sub  *events.Subscription
+	done chan struct{}
+	errs []string
+	seen int // events received
+	gaps int // Seq gaps seen
+}
+
+func regCheckOrder(sub *events.Subscription, react func(ev events.Event, n int)) *regOrderChecker {
+	r := &regOrderChecker{sub: sub, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		last := map[string]events.Event{}
+		n := 0
+		for ev := range sub.C() {
+			n++
+			r.seen = n
+			if prev, ok := last[ev.Breaker]; ok && len(r.errs) < maxReported {
+				switch {
+				case ev.Seq <= prev.Seq:
+					r.errs = append(r.errs, fmt.Sprintf("Seq %d after %d: %v after %v", ev.Seq, prev.Seq, ev, prev))
+				case ev.Seq != prev.Seq+1:
+					r.gaps++
+				case ev.Kind == events.StateChanged && prev.Kind == events.StateChanged && ev.From != prev.To:
+					r.errs = append(r.errs, fmt.Sprintf("no gap, but %v follows %v", ev, prev))
+				}
+			}
+			last[ev.Breaker] = ev
+			react(ev, n)
+		}
+	}()
+	return r
+}
+
+// wait waits for the subscription to be closed and reports what was wrong.
+func (r *regOrderChecker) wait(t *testing.T) {
+	t.Helper()
+	waitFor(t, "a subscriber calling back (deadlock?)", 5*time.Second, func() { <-r.done })
+	for _, e := range r.errs {
+		t.Error(e)
+	}
+	if r.gaps > 0 && r.sub.Dropped() == 0 {
+		t.Errorf("%d Seq gaps with nothing dropped", r.gaps)
+	}
 }
