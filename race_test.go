@@ -45,42 +45,6 @@ import (
 	"github.com/breakerlabs/breaker/events"
 )
 
-// GetOrCreate under concurrent callers of one name creates exactly one
-// breaker (ARCHITECTURE §5): every caller gets the same *Breaker, which is the
-// one Get returns, and no other actor is left running. A missing re-check
-// under the supervisor's lock lets two callers that both missed the
-// lock-free lookup create one each, but only if they really overlap: the
-// racers start on a spin barrier, and the race is run on many fresh
-// supervisors, so the test fails on every run, not on some.
-func TestRaceGetOrCreateOneBreakerPerName(t *testing.T) {
-	rounds := 300 * stressScale()
-	racers := max(4, 2*runtime.GOMAXPROCS(0))
-	mk := clock.NewMock()
-	for round := range rounds {
-		s := NewSupervisor(WithClock(mk))
-		bar := newSpinBarrier(racers)
-		got := make([]*Breaker, racers)
-		errs := make([]error, racers)
-		var wg sync.WaitGroup
-		for i := range racers {
-			wg.Go(func() {
-				bar.wait()
-				got[i], errs[i] = s.GetOrCreate("same", DefaultConfig())
-			})
-		}
-		wg.Wait()
-		one, _ := s.Get("same")
-		for i := range racers {
-			if errs[i] != nil || got[i] != one {
-				s.Close()
-				t.Fatalf("round %d: caller %d got %p, %v; Get returns %p: more than one breaker for one name",
-					round, i, got[i], errs[i], one)
-			}
-		}
-		s.Close()
-	}
-}
-
 // eventWatcher checks a subscription's events in its own goroutine until the
 // subscription is closed (by closing the breaker).
 type eventWatcher struct {

@@ -1,10 +1,24 @@
 package breaker
 
+// Supervisor (ARCHITECTURE §5): GetOrCreate (one breaker per name, also
+// under concurrent callers), Names and Metrics, ResetAll, Remove, the
+// clock it hands its breakers, Default, subscriptions to current and
+// future breakers, Close (waiting for a concurrent Remove), the zero
+// Supervisor, and restarting an actor that panicked.
+//
+// TestRaceGetOrCreateOneBreakerPerName is meant for `go test -race`: its
+// racers start on a spinBarrier and the race runs on many fresh
+// supervisors, so a missing re-check fails on every run. TestRegression*
+// name the defect they reproduce; the goleak checks in them follow
+// close_test.go's rules.
+
 import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -726,5 +740,156 @@ func TestSupervisorRestartInHalfOpenKeepsProbeIdentity(t *testing.T) {
 		t.Fatalf("a probe admitted after the restart failed, but the breaker is %v, want Open "+
 			"(the pre-crash probe's Ignore released the new probe's slot: probe numbers restart at 1 "+
 			"within the same epoch after a restart)", b.State())
+	}
+}
+
+// TestRegressionZeroSupervisorUsable: the zero Supervisor (a struct field,
+// new(Supervisor)) died of a nil pointer dereference on first use. It is
+// now an empty supervisor, as NewSupervisor() returns.
+func TestRegressionZeroSupervisorUsable(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var holder struct{ s Supervisor }
+	for name, s := range map[string]*Supervisor{"new": new(Supervisor), "field": &holder.s} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			var b *Breaker
+			if r := regRecover(func() {
+				all := s.Subscribe(events.WithKinds(events.StateChanged))
+				b, err = s.GetOrCreate("zero", regConfig(nil))
+				if err != nil {
+					return
+				}
+				b.ForceOpen()
+				select {
+				case e := <-all.C():
+					if e.Breaker != "zero" || e.To != ForcedOpen {
+						t.Errorf("event %+v; want zero's move to forced-open", e)
+					}
+				case <-time.After(5 * time.Second):
+					t.Error("the zero supervisor's subscription saw no event")
+				}
+				if names := s.Names(); !slices.Equal(names, []string{"zero"}) {
+					t.Errorf("Names() = %q", names)
+				}
+				s.ResetAll()
+				if ms := s.Metrics(); len(ms) != 1 || ms[0].State != Closed {
+					t.Errorf("Metrics() = %+v", ms)
+				}
+				if !s.Remove("zero") {
+					t.Error("Remove(zero) = false")
+				}
+				s.Close()
+				if _, err := s.GetOrCreate("late", regConfig(nil)); !errors.Is(err, ErrStopped) {
+					t.Errorf("GetOrCreate after Close: %v; want ErrStopped", err)
+				}
+			}); r != nil || err != nil {
+				t.Fatalf("the zero Supervisor: panic %v, error %v", r, err)
+			}
+		})
+	}
+}
+
+// TestRegressionCloseWaitsForConcurrentRemove: Supervisor.Close returned
+// while a concurrent Remove was still stopping its breaker, so the
+// removed breaker's actor outlived Close (and goleak after Close could
+// fail). Close now waits for it.
+func TestRegressionCloseWaitsForConcurrentRemove(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var stall atomic.Bool
+	stalled, release := make(chan struct{}), make(chan struct{})
+	hooks := &testHooks{panicOnMessage: func() bool {
+		if stall.CompareAndSwap(true, false) {
+			close(stalled)
+			<-release // the actor is busy: its Close cannot finish yet
+		}
+		return false
+	}}
+	s := NewSupervisor(WithClock(clock.NewMock()), withTestHooks(hooks))
+	b := mustGetOrCreate(t, s, "slow", regConfig(nil))
+	stall.Store(true)
+	metricsDone := make(chan struct{})
+	go func() { defer close(metricsDone); b.settle() }() // a message the actor stalls on
+	waitFor(t, "the actor to stall", 10*time.Second, func() { <-stalled })
+
+	removed := make(chan struct{})
+	go func() { defer close(removed); s.Remove("slow") }()
+	waitGoroutine(t, "Remove to wait for the stalled actor", "(*Supervisor).Remove")
+
+	closed := make(chan bool, 1)
+	go func() {
+		s.Close()
+		// false: Close returned while the removed breaker was still closing
+		closed <- b.view.Load().mode == modeStopped
+	}()
+	// Either Close returns at once (the bug) or it waits; release the
+	// actor once Close is seen waiting, or once it has returned.
+	waitFor(t, "Close to return or wait for the Remove", 10*time.Second, func() {
+		for {
+			if len(closed) > 0 || goroutineWaitingIn("(*Supervisor).Close", "WaitGroup") {
+				return
+			}
+			runtime.Gosched()
+		}
+	})
+	close(release)
+	if ok := <-closed; !ok {
+		t.Error("Supervisor.Close returned while a concurrent Remove was still closing its breaker")
+	}
+	<-removed
+	<-metricsDone
+}
+
+// waitGoroutine waits until some goroutine's stack holds frame.
+func waitGoroutine(t *testing.T, what, frame string) {
+	t.Helper()
+	eventually(t, what, func() bool { return goroutineWaitingIn(frame, "") })
+}
+
+// goroutineWaitingIn reports whether some goroutine's stack holds frame
+// (and also also, if not empty).
+func goroutineWaitingIn(frame, also string) bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, frame) && strings.Contains(g, also) {
+			return true
+		}
+	}
+	return false
+}
+
+// GetOrCreate under concurrent callers of one name creates exactly one
+// breaker (ARCHITECTURE §5): every caller gets the same *Breaker, which is the
+// one Get returns, and no other actor is left running. A missing re-check
+// under the supervisor's lock lets two callers that both missed the
+// lock-free lookup create one each, but only if they really overlap: the
+// racers start on a spin barrier, and the race is run on many fresh
+// supervisors, so the test fails on every run, not on some.
+func TestRaceGetOrCreateOneBreakerPerName(t *testing.T) {
+	rounds := 300 * stressScale()
+	racers := max(4, 2*runtime.GOMAXPROCS(0))
+	mk := clock.NewMock()
+	for round := range rounds {
+		s := NewSupervisor(WithClock(mk))
+		bar := newSpinBarrier(racers)
+		got := make([]*Breaker, racers)
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				bar.wait()
+				got[i], errs[i] = s.GetOrCreate("same", DefaultConfig())
+			})
+		}
+		wg.Wait()
+		one, _ := s.Get("same")
+		for i := range racers {
+			if errs[i] != nil || got[i] != one {
+				s.Close()
+				t.Fatalf("round %d: caller %d got %p, %v; Get returns %p: more than one breaker for one name",
+					round, i, got[i], errs[i], one)
+			}
+		}
+		s.Close()
 	}
 }

@@ -1,12 +1,26 @@
 package breaker
 
-// Lifecycle tests: no goroutine of the library outlives Close, and a closed
-// breaker answers every method without hanging. Each test checks its own
-// goroutines with goleak.VerifyNone against a snapshot taken when it
-// starts (goleak.IgnoreCurrent), so a leak is blamed on the test that made
-// it; none of them may call t.Parallel (goleak's VerifyNone is incompatible
-// with it). Breakers are closed explicitly, never in t.Cleanup, which would
-// run after the deferred check.
+// Close and Remove, and what outlives them: a closed breaker (closed in
+// any state, twice, while messages wait, while callers acquire) answers
+// every method without hanging, rejects with ErrStopped, takes no more
+// reports (no probes in flight, nothing counted) and emits nothing once
+// Close or Remove has returned; a name removed and re-created starts
+// fresh; and no goroutine of the library outlives Close, a thousand
+// create/close cycles, or a constructor that failed.
+//
+// The goleak tests (TestLeak*, TestRegressionRemoveRecreateLeaksNothing,
+// TestRegressionFailedConstructorLeavesNoGoroutine) each check their own
+// goroutines with goleak.VerifyNone against a snapshot taken when they
+// start (goleak.IgnoreCurrent), so a leak is blamed on the test that made
+// it; none of them may call t.Parallel (goleak's VerifyNone is
+// incompatible with it), and their breakers are closed explicitly, never
+// in t.Cleanup, which would run after the deferred check. The others run
+// on a mock clock, over both implementations or (for what a supervisor
+// subscriber sees) through a Supervisor. TestRegression* name the
+// defect they reproduce; RemoveRecreateLeaksNothing guards against
+// afex/hystrix-go #95 and #81 (monitor goroutines leaked) and
+// cockroachdb/cockroach #121030 (a removed tripped breaker's state lived
+// on).
 
 import (
 	"context"
@@ -18,6 +32,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker/events"
 	"go.uber.org/goleak"
 )
 
@@ -523,4 +538,192 @@ func TestLeakReportAfterCloseChangesNothing(t *testing.T) {
 			}
 		})
 	})
+}
+
+func TestConformanceClose(t *testing.T) {
+	for _, r := range confReach {
+		t.Run(r.state.String(), func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T, im impl) {
+				c, mk := newMocked(t, im, backoffConfig())
+				r.reach(t, c, mk)
+				requireState(t, c, r.state)
+				sub := subscribeAll(t, c)
+				if err := c.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+				if err := c.Close(); err != nil {
+					t.Fatalf("second Close: %v", err)
+				}
+				p, err := c.Acquire(context.Background())
+				if !errors.Is(err, ErrStopped) {
+					t.Errorf("Acquire after Close in %v: %v, want ErrStopped", r.state, err)
+				}
+				p.Failure()
+				within(t, "Metrics, Reset, ForceOpen, Disable and State after Close", func() {
+					c.Metrics()
+					c.Reset()
+					c.ForceOpen()
+					c.Disable()
+					c.State()
+					settle(c)
+					advance(c, mk, time.Hour)
+				})
+				within(t, "subscription closed by Close", func() {
+					for range sub.C() {
+					}
+				})
+			})
+		})
+	}
+}
+
+// TestRegressionRemoveRecreateLeaksNothing guards against afex/hystrix-go
+// #95 ("metricExchange.Monitor and poolMetrics.Monitor goroutine leak")
+// and #81 ("Goroutine leak or never stop"), and cockroachdb/cockroach
+// #121030 (a removed tripped breaker's state lived on; fixed in PR
+// #121142). That a removed breaker's Prometheus series is deleted is
+// prom/'s TestRemovedBreakerVanishes.
+//
+// Through one Supervisor, the same three names are created, subscribed
+// to, tripped (some left with their open timer armed, some half-open with
+// a probe in flight), and removed, 200 times. Each re-created breaker
+// starts Closed with every counter at zero; each removed breaker's
+// subscription is closed and its Acquire returns ErrStopped; and once the
+// supervisor is closed no goroutine is left (goleak.VerifyNone; this test
+// must not run in parallel).
+func TestRegressionRemoveRecreateLeaksNothing(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const iterations = 200
+	cfg := regConfig(nil)
+	mk := clock.NewMock()
+	s := NewSupervisor(WithClock(mk))
+	all := s.Subscribe(events.WithBuffer(8))
+	allDone := make(chan struct{})
+	go func() {
+		defer close(allDone)
+		for range all.C() {
+		}
+	}()
+	names := []string{"alpha", "beta", "gamma"}
+	for i := range iterations {
+		for j, name := range names {
+			b := mustGetOrCreate(t, s, name, cfg)
+			m := b.Metrics()
+			if m.State != Closed || m.WindowCalls != 0 || m.ConsecutiveFailures != 0 || m.HalfOpenInFlight != 0 ||
+				regLifetime(m) != 0 || m.Rejected != 0 || m.Trips != 0 || m.Transitions != 0 {
+				t.Fatalf("iteration %d: re-created %q is not fresh: %+v", i, name, m)
+			}
+			sub := b.Subscribe()
+			subDone := make(chan struct{})
+			go func() {
+				defer close(subDone)
+				for range sub.C() {
+				}
+			}()
+			failCalls(t, b, cfg.ConsecutiveFailures)
+			if st := b.State(); st != Open {
+				t.Fatalf("iteration %d: %q in %v after %d failures; want open", i, name, st, cfg.ConsecutiveFailures)
+			}
+			if (i+j)%3 == 1 {
+				advance(b, mk, regOpen)
+				if _, err := b.Acquire(context.Background()); err != nil { // a probe left in flight
+					t.Fatalf("iteration %d: probe: %v", i, err)
+				}
+			}
+			if !s.Remove(name) {
+				t.Fatalf("iteration %d: Remove(%q) = false", i, name)
+			}
+			waitFor(t, "the removed breaker's subscription to close", 5*time.Second, func() { <-subDone })
+			if _, err := b.Acquire(context.Background()); !errors.Is(err, ErrStopped) {
+				t.Fatalf("iteration %d: Acquire on removed %q: %v; want ErrStopped", i, name, err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	waitFor(t, "the supervisor's subscription to close", 5*time.Second, func() { <-allDone })
+}
+
+// TestRegressionFailedConstructorLeavesNoGoroutine: New took the shared
+// coarse clock (and started its goroutine) before the steps that could
+// still panic, so a constructor that panicked left the goroutine running
+// for good. Shared resources are now taken last.
+func TestRegressionFailedConstructorLeavesNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	before, _ := coarseRefs()
+	cfg := DefaultConfig()
+	cfg.Window = TimeWindow(time.Minute, 60) // real clock + time window: wants the coarse clock
+	hooks := &testHooks{construct: func() { panic(errRegPanic) }}
+	if r := regRecover(func() { New("doomed", cfg, withTestHooks(hooks)) }); r != errRegPanic {
+		t.Fatalf("New recovered %v; want the injected panic", r)
+	}
+	if got, _ := coarseRefs(); got != before {
+		t.Fatalf("coarse clock references %d after a failed New; want %d", got, before)
+	}
+}
+
+// TestRegressionHalfOpenInFlightAfterClose: after Close the actor breaker
+// reported 0 half-open probes in flight and the mutex variant the probes
+// it had granted. A stopped breaker takes no more probe reports, so both
+// report 0.
+func TestRegressionHalfOpenInFlightAfterClose(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		c, mk := newMocked(t, im, regConfig(nil))
+		for range 3 {
+			p, _ := c.Acquire(context.Background())
+			p.Failure()
+		}
+		settle(c)
+		advance(c, mk, regOpen)
+		p, err := c.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := c.Metrics(); m.HalfOpenInFlight != 1 {
+			t.Fatalf("HalfOpenInFlight = %d with one probe out; want 1", m.HalfOpenInFlight)
+		}
+		c.Close()
+		if m := c.Metrics(); m.HalfOpenInFlight != 0 || m.State != HalfOpen {
+			t.Errorf("after Close: %v with %d probes in flight; want half-open (the last state) with 0", m.State, m.HalfOpenInFlight)
+		}
+		p.Success()
+	})
+}
+
+// TestRegressionNothingEmittedAfterClose: the actor published per-call
+// events for reports made after Close, so a supervisor subscriber saw a
+// removed breaker's events, with Seqs that collide with those of the
+// breaker re-created under the same name. Nothing is emitted for a
+// breaker once its Close (or Remove) has returned.
+func TestRegressionNothingEmittedAfterClose(t *testing.T) {
+	mk := clock.NewMock()
+	s := NewSupervisor(WithClock(mk))
+	defer s.Close()
+	all := s.Subscribe(events.WithBuffer(256), events.WithKinds(events.StateChanged, events.CallSucceeded,
+		events.CallFailed, events.CallIgnored, events.CallRejected, events.FallbackUsed))
+	cfg := regConfig(func(c *Config) { c.HalfOpen.MaxProbes = 2 })
+	b := mustGetOrCreate(t, s, "gone", cfg)
+	closedCall, _ := b.Acquire(context.Background())
+	failCalls(t, b, cfg.ConsecutiveFailures)
+	advance(b, mk, regOpen)
+	probe, err := b.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Remove("gone") {
+		t.Fatal("Remove = false")
+	}
+	drain(all) // everything up to the Remove
+
+	closedCall.Success() // a Closed-state call that ends after Remove
+	probe.Failure()      // a probe that ends after Remove
+	b.RecordFallback()   // a wrapper's fallback after Remove
+	b.Acquire(context.Background())
+	if evs := drain(all); len(evs) != 0 {
+		t.Errorf("events of a removed breaker after Remove returned: %+v", evs)
+	}
+	if m := b.Metrics(); m.Successes != 1 || m.Failures != uint64(cfg.ConsecutiveFailures)+1 {
+		t.Errorf("reports after Remove are not in the lifetime counters: %+v", m)
+	}
 }
