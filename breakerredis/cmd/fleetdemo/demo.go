@@ -108,10 +108,12 @@ func run(ctx context.Context, out io.Writer, addr string, scale float64) error {
 		}
 		tl.wait()
 	}()
+	tl.mu.Lock() // the followers print already
 	fmt.Fprintf(out, "three instances (a calls every %v, b and c every %v) share namespace %q\n",
 		fleet[0].every, fleet[1].every, ns)
 	fmt.Fprintf(out, "backend fails at %v, recovers at %v; open period %v, one prober at a time\n\n",
 		at(failAt), at(healAt), cfg.OpenTimeout)
+	tl.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, at(endAt))
 	defer cancel()
@@ -138,10 +140,14 @@ func run(ctx context.Context, out io.Writer, addr string, scale float64) error {
 	}
 	<-ctx.Done()
 	wg.Wait()
+	// The followers go on printing transitions until the deferred Closes
+	// end their subscriptions (a timer can still fire): write under their lock.
+	tl.mu.Lock()
 	fmt.Fprintf(out, "\ncalls sent to the failing backend / kept off it by the breaker:\n")
 	for _, in := range fleet {
 		fmt.Fprintf(out, "  %s  %4d sent  %4d kept off\n", in.id, in.sent.Load(), in.kept.Load())
 	}
+	tl.mu.Unlock()
 	return nil
 }
 
