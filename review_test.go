@@ -1,0 +1,212 @@
+package breaker
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/benbjohnson/clock"
+)
+
+// Adversarial tests of the actor's allocation-saving mechanisms (period.go,
+// the ring hand-over of livewindow.go, the latch's open period, due
+// deadlines applied without a timer, the lazily made actor and hub): each
+// test states the invariant it attacks. The race tests race on purpose
+// and are bounded in time; run them under -race.
+
+// rvQuietConfig is a count window of size that never trips on its own
+// (ConsecutiveFailures beyond any test's calls, no rate condition).
+func rvQuietConfig(size int) Config {
+	cfg := DefaultConfig()
+	cfg.Window = CountWindow(size)
+	cfg.FailureRate, cfg.ConsecutiveFailures, cfg.MinimumCalls = 0, 1<<30, 1
+	return cfg
+}
+
+// rvNew makes an actor breaker on a mock clock, closed at the test's end.
+func rvNew(t *testing.T, name string, cfg Config, opts ...Option) (*Breaker, *clock.Mock) {
+	t.Helper()
+	mk := clock.NewMock()
+	b, err := New(name, cfg, append([]Option{WithClock(mk)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b, mk
+}
+
+// rvRingMatches checks that w's counters agree with its ring and that the
+// ring holds want: slot i holds want[i], the rest are empty; calls is the
+// number of calls the window should hold.
+func rvRingMatches(t *testing.T, what string, w *liveWindow, want []uint32, calls int) {
+	t.Helper()
+	r := w.ring.Load()
+	if r == nil {
+		t.Fatalf("%s: the window has no ring", what)
+	}
+	fails, slow := 0, 0
+	for i := range w.size {
+		var wb uint32
+		if i < uint64(len(want)) {
+			wb = want[i]
+		}
+		if s := w.slot(r, i); s != wb {
+			t.Errorf("%s: slot %d holds %02b, want %02b", what, i, s, wb)
+		}
+		if wb&bitFailure != 0 {
+			fails++
+		}
+		if wb&bitSlow != 0 {
+			slow++
+		}
+	}
+	if c := w.counts(0); c.Calls != calls || c.Failures != fails || c.SlowCalls != slow {
+		t.Errorf("%s: counts %+v, want %d calls, %d failures, %d slow", what, c, calls, fails, slow)
+	}
+	if word := ringWord(r, 0).Load(); uint32(word>>32) != w.tag {
+		t.Errorf("%s: ring word tagged %d, window's tag %d", what, word>>32, w.tag)
+	}
+}
+
+// rvSlots returns every slot of w's ring.
+func rvSlots(w *liveWindow) []uint32 {
+	r := w.ring.Load()
+	out := make([]uint32, w.size)
+	for i := range out {
+		out[i] = w.slot(r, uint64(i))
+	}
+	return out
+}
+
+// rvStraddle is a report of window w that passed the retired check (its
+// add on the packed word, done now) and writes its ring slot later
+// (finish): what liveWindow.record does with a retirement, and any number
+// of ring hand-overs, between the two.
+type rvStraddle struct {
+	w *liveWindow
+	n uint64
+}
+
+func rvBeginReport(w *liveWindow) rvStraddle {
+	n := w.n.Add(nCalls + nFails)
+	if n&nRetired != 0 {
+		panic("rvBeginReport on a retired window")
+	}
+	return rvStraddle{w, n}
+}
+
+// finish writes the straddling report's slot, as record does, and then
+// latches a trip on its window as a crossing report would: the window is
+// retired, so neither may touch the current period.
+func (s rvStraddle) finish() {
+	w := s.w
+	if old, changed := w.setSlot(w.loadRing(), (nCallsOf(s.n)-1)%w.size, bitFailure); changed {
+		w.adjust(old, bitFailure)
+	}
+	w.shut(w.counts(0))
+}
+
+// Invariant: a stale Closed permit never counts in a later period, whether
+// its report lands after the ring was handed to period N+1, to N+2 (the
+// same ring comes back every other period in a chain of Closed periods),
+// or across a Reconfigure that reshapes the window and back; and a latch it
+// sets on its retired window trips nothing. Its outcome counts once in the
+// lifetime counters (it was added to the packed word before the
+// retirement, which folded it).
+func TestReviewStaleWriterAcrossRingHandOvers(t *testing.T) {
+	const size = 20
+	b, _ := rvNew(t, "stale-ring", rvQuietConfig(size))
+	ctx := context.Background()
+	reported := uint64(0)
+	call := func(o rune) {
+		t.Helper()
+		p, err := b.Acquire(ctx)
+		if err != nil {
+			t.Fatalf("Acquire: %v", err)
+		}
+		reported++
+		if o == 'F' {
+			p.Failure()
+		} else {
+			p.Success()
+		}
+	}
+	fill := func(pattern string) []uint32 {
+		var want []uint32
+		for _, o := range pattern {
+			call(o)
+			if o == 'F' {
+				want = append(want, bitFailure)
+			} else {
+				want = append(want, 0)
+			}
+		}
+		return want
+	}
+	cur := func() *liveWindow { return b.view.Load().win }
+
+	var stale []rvStraddle
+	rings := map[*atomic.Uint64]bool{}
+	// Six Closed periods in a chain (Reset), each with calls and a report
+	// straddling its end; from the third on each reuses a ring.
+	for period := range 6 {
+		w := cur()
+		want := fill("SSFSS")
+		rings[w.ring.Load()] = true
+		rvRingMatches(t, fmt.Sprintf("period %d before the stale writers", period), w, want, len(want))
+		for _, s := range stale {
+			s.finish()
+		}
+		b.settle()
+		if s := b.State(); s != Closed {
+			t.Fatalf("period %d: state %v after stale reports, want Closed", period, s)
+		}
+		rvRingMatches(t, fmt.Sprintf("period %d after the stale writers", period), w, want, len(want))
+		stale = append(stale, rvBeginReport(w))
+		reported++
+		b.Reset()
+	}
+	if len(rings) > 2 {
+		t.Fatalf("%d rings for 6 periods of one size: the ring was not handed on", len(rings))
+	}
+
+	// Reshape the current window (its own new ring) and back, then more
+	// periods: the stale writers of every earlier period report into each.
+	for _, sz := range []int{10, size, size} {
+		w := cur()
+		fill("SF")
+		stale = append(stale, rvBeginReport(w))
+		reported++
+		cfg := rvQuietConfig(sz)
+		if err := b.Reconfigure(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if sz == size {
+			b.Reset() // a Closed period with a handed ring
+		}
+		w = cur()
+		fill("FSS")
+		// The reshaped window holds calls carried over: what it holds
+		// before the stale writers is what it must hold after.
+		want, calls := rvSlots(w), w.counts(0).Calls
+		for _, s := range stale {
+			s.finish()
+		}
+		b.settle()
+		if s := b.State(); s != Closed {
+			t.Fatalf("size %d: state %v after stale reports, want Closed", sz, s)
+		}
+		if w != cur() {
+			t.Fatal("a stale latch retired the current window")
+		}
+		rvRingMatches(t, fmt.Sprintf("size %d after the stale writers", sz), w, want, calls)
+	}
+	m := b.Metrics()
+	if got := m.Successes + m.Failures; got != reported {
+		t.Fatalf("lifetime successes+failures %d, want %d (each report once)", got, reported)
+	}
+	if m.Trips != 0 {
+		t.Fatalf("%d trips: a stale latch tripped the breaker", m.Trips)
+	}
+}
