@@ -3,10 +3,15 @@ package breaker
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker/events"
 )
 
 // Adversarial tests of the actor's allocation-saving mechanisms (period.go,
@@ -209,4 +214,239 @@ func TestReviewStaleWriterAcrossRingHandOvers(t *testing.T) {
 	if m.Trips != 0 {
 		t.Fatalf("%d trips: a stale latch tripped the breaker", m.Trips)
 	}
+}
+
+// rvRaceFor is how long each race test races.
+const rvRaceFor = 1200 * time.Millisecond
+
+// rvChain collects a subscription's events until it is closed, or stop is
+// closed and the channel is empty, and returns them.
+func rvChain(sub *events.Subscription, stop <-chan struct{}) <-chan []events.Event {
+	out := make(chan []events.Event, 1)
+	go func() {
+		var evs []events.Event
+		for {
+			select {
+			case ev, ok := <-sub.C():
+				if !ok {
+					out <- evs
+					return
+				}
+				evs = append(evs, ev)
+			case <-stop:
+				for {
+					select {
+					case ev, ok := <-sub.C():
+						if ok {
+							evs = append(evs, ev)
+							continue
+						}
+					default:
+					}
+					out <- evs
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// rvCheckChain checks that a breaker's StateChanged events, from its first
+// transition, form one chain: consecutive Seq, each From the previous To
+// (a transition lost or applied twice breaks it), and as many as the
+// breaker counted (Transitions, Trips).
+func rvCheckChain(t *testing.T, evs []events.Event, m Metrics) {
+	t.Helper()
+	prev := Closed
+	var trips uint64
+	for i, ev := range evs {
+		if ev.Kind != events.StateChanged {
+			continue
+		}
+		if ev.Seq != uint64(i+1) {
+			t.Fatalf("event %d has Seq %d: %s", i, ev.Seq, ev)
+		}
+		if ev.From != prev {
+			t.Fatalf("event %d goes %v → %v after a transition to %v (lost or doubled): %s", i, ev.From, ev.To, prev, ev)
+		}
+		if ev.To == Open {
+			trips++
+		}
+		prev = ev.To
+	}
+	if uint64(len(evs)) != m.Transitions || trips != m.Trips || prev != m.State {
+		t.Fatalf("%d events (%d trips, last to %v); the breaker counts %d transitions, %d trips, state %v",
+			len(evs), trips, prev, m.Transitions, m.Trips, m.State)
+	}
+}
+
+// Invariants, racing on purpose (a breaker recovering in a nanosecond, so
+// transitions are applied by due() with no timer, count windows whose ring
+// is handed from period to period and reshaped, commands, stale permits
+// reported from later periods, probes reported twice or never):
+//   - every report counts once in the lifetime counters (a Closed permit
+//     each time it is reported, a probe at its first report only): at the
+//     end the totals are exact;
+//   - the lifetime counters are monotonic to every reader, and cover every
+//     report that returned before Metrics was called (a goroutine's
+//     Metrics reflects its own earlier reports, and those it has heard of);
+//   - no transition is lost or doubled: the events form one chain, as many
+//     as Transitions.
+func TestReviewRaceLifetimeExactUnderChurn(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Window = CountWindow(32)
+	cfg.ConsecutiveFailures, cfg.FailureRate, cfg.MinimumCalls = 3, 0.5, 8
+	cfg.OpenTimeout, cfg.MaxOpenTimeout, cfg.BackoffMultiplier = time.Nanosecond, time.Nanosecond, 1
+	cfg.HalfOpen = HalfOpenPolicy{MaxProbes: 3, Mode: Strict, SuccessThreshold: 2, MaxWait: time.Millisecond}
+	b, err := New("churn", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sub := b.Subscribe(events.WithKinds(events.StateChanged), events.WithBuffer(4096))
+	stopEvents := make(chan struct{})
+	chain := rvChain(sub, stopEvents)
+
+	var (
+		counted  atomic.Uint64 // reports that returned and count
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+		stale    = make(chan Permit, 256)
+		failures = make(chan string, 16)
+	)
+	fail := func(format string, args ...any) {
+		select {
+		case failures <- fmt.Sprintf(format, args...):
+		default:
+		}
+		stop.Store(true)
+	}
+	report := func(p Permit, r *rand.Rand) {
+		switch x := r.IntN(100); {
+		case x < 60:
+			p.Success()
+		case x < 92:
+			p.Failure()
+		default:
+			p.Ignore()
+		}
+		counted.Add(1)
+		if p.probe != 0 && r.IntN(4) == 0 {
+			p.Failure() // a second report of a probe counts nothing
+		}
+	}
+	start := make(chan struct{})
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			<-start
+			for !stop.Load() {
+				p, err := b.Acquire(context.Background())
+				if err != nil {
+					continue
+				}
+				switch x := r.IntN(100); {
+				case p.probe != 0 && x < 2:
+					// a probe never reported: MaxWait reclaims it
+				case p.probe == 0 && x < 10:
+					select {
+					case stale <- p:
+					default:
+						report(p, r)
+					}
+				default:
+					report(p, r)
+				}
+				if r.IntN(8) == 0 {
+					select {
+					case q := <-stale:
+						report(q, r) // from a later period, most likely
+					default:
+					}
+				}
+			}
+		}()
+	}
+	// Readers: the lifetime counters never go down and cover every report
+	// that returned before the read.
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			var last, lastTrans uint64
+			for !stop.Load() {
+				floor := counted.Load()
+				m := b.Metrics()
+				total := m.Successes + m.Failures + m.Ignored
+				if total < floor {
+					fail("Metrics counts %d reports, %d had returned before it was called", total, floor)
+				}
+				if total < last || m.Transitions < lastTrans {
+					fail("lifetime counters went down: %d → %d reports, %d → %d transitions", last, total, lastTrans, m.Transitions)
+				}
+				last, lastTrans = total, m.Transitions
+			}
+		}()
+	}
+	// Commands and reshapes. Each pair is sent back to back: the goroutine
+	// may be descheduled between them, and the breaker should spend most
+	// of the run cycling through Closed, Open and HalfOpen.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := rand.New(rand.NewPCG(9, 9))
+		<-start
+		for !stop.Load() {
+			switch x := r.IntN(40); {
+			case x == 0:
+				b.ForceOpen()
+				b.Reset()
+			case x == 1:
+				b.Disable() // counts, never trips, until the Reset
+				b.Reset()
+			case x < 8:
+				b.Reset()
+			case x < 20:
+				c := cfg
+				c.Window = CountWindow([]int{16, 32, 48}[r.IntN(3)])
+				if err := b.Reconfigure(c); err != nil {
+					fail("Reconfigure: %v", err)
+				}
+			default:
+				runtime.Gosched()
+			}
+		}
+	}()
+	close(start)
+	deadline := time.Now().Add(rvRaceFor)
+	for time.Now().Before(deadline) && !stop.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Error(f)
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	for len(stale) > 0 {
+		report(<-stale, r)
+	}
+	b.settle()
+	m := b.Metrics()
+	if total := m.Successes + m.Failures + m.Ignored; total != counted.Load() {
+		t.Errorf("lifetime counts %d reports (%d successes, %d failures, %d ignored), want %d",
+			total, m.Successes, m.Failures, m.Ignored, counted.Load())
+	}
+	close(stopEvents)
+	evs := <-chain
+	if sub.Dropped() != 0 {
+		t.Fatalf("the subscription dropped %d events", sub.Dropped())
+	}
+	rvCheckChain(t, evs, m)
+	t.Logf("%d reports, %d transitions, %d trips", counted.Load(), m.Transitions, m.Trips)
 }
