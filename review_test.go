@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -449,4 +450,141 @@ func TestReviewRaceLifetimeExactUnderChurn(t *testing.T) {
 	}
 	rvCheckChain(t, evs, m)
 	t.Logf("%d reports, %d transitions, %d trips", counted.Load(), m.Transitions, m.Trips)
+}
+
+// rvHold is a test hook that holds the actor on the message during which
+// armed is set, until release is closed: the message's handler then runs
+// with whatever was latched meanwhile.
+type rvHold struct {
+	armed   atomic.Bool
+	held    chan struct{}
+	release chan struct{}
+}
+
+func newRVHold() *rvHold {
+	return &rvHold{held: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (h *rvHold) hooks() *testHooks {
+	return &testHooks{panicOnMessage: func() bool {
+		if h.armed.CompareAndSwap(true, false) {
+			close(h.held)
+			<-h.release
+		}
+		return false
+	}}
+}
+
+// Invariant: a trip latched is made formal exactly once, at the latched
+// time and from the latched counts, before the command that raced it
+// (Reset, ForceOpen, Disable, a Reconfigure that reshapes the window,
+// Close) is applied; the command then applies at its own time. The
+// command's message is the one the actor is held on while the trip
+// latches, so it is the message that finds the latch; reports of permits
+// granted before the latch add to the window, not to the trip's counts.
+func TestReviewCommandRacingLatchedTrip(t *testing.T) {
+	cmds := []struct {
+		name string
+		run  func(b *Breaker)
+		to   State // the command's transition after the trip; Open: none
+	}{
+		{"Reset", (*Breaker).Reset, Closed},
+		{"ForceOpen", (*Breaker).ForceOpen, ForcedOpen},
+		{"Disable", (*Breaker).Disable, Disabled},
+		{"Reconfigure", func(b *Breaker) {
+			cfg := rvTripConfig()
+			cfg.Window = CountWindow(10)
+			if err := b.Reconfigure(cfg); err != nil {
+				panic(err)
+			}
+		}, Open},
+		{"Close", func(b *Breaker) { b.Close() }, Open},
+	}
+	for _, cmd := range cmds {
+		t.Run(cmd.name, func(t *testing.T) {
+			h := newRVHold()
+			b, mk := rvNew(t, "latched", rvTripConfig(), withTestHooks(h.hooks()))
+			sub := b.Subscribe(events.WithBuffer(64))
+			t0 := mk.Now()
+			ctx := context.Background()
+			var ps []Permit
+			for range 5 {
+				p, err := b.Acquire(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ps = append(ps, p)
+			}
+			h.armed.Store(true)
+			done := make(chan struct{})
+			go func() { defer close(done); cmd.run(b) }()
+			<-h.held
+			for _, p := range ps[:3] {
+				p.Failure() // the third latches the trip; its message queues
+			}
+			_, latched := b.Acquire(ctx)
+			if b.State() != Closed || !errors.Is(latched, ErrOpen) {
+				t.Fatalf("while held: state %v, Acquire %v; want Closed and the latch's rejection", b.State(), latched)
+			}
+			mk.Add(time.Second)
+			for _, p := range ps[3:] {
+				p.Failure() // granted before the latch: counts in the window only
+			}
+			close(h.release)
+			<-done
+			if cmd.name != "Close" {
+				b.settle()
+			}
+			var evs []events.Event
+			for len(sub.C()) > 0 {
+				evs = append(evs, <-sub.C())
+			}
+			changes := stateChangesOf(evs)
+			if len(changes) == 0 || changes[0].To != Open {
+				t.Fatalf("events %v: want the trip first", changes)
+			}
+			trip := changes[0]
+			if trip.From != Closed || !trip.Time.Equal(t0) || trip.Reason != ReasonConsecutiveFailures || trip.Count != 3 {
+				t.Errorf("trip %s: want Closed → Open at the latch's time %v from the latched count 3", trip, t0)
+			}
+			want := 1
+			if cmd.to != Open {
+				want = 2
+				if c := changes[1]; c.From != Open || c.To != cmd.to || !c.Time.Equal(t0.Add(time.Second)) {
+					t.Errorf("after the trip %s; want Open → %v at %v", c, cmd.to, t0.Add(time.Second))
+				}
+			}
+			if len(changes) != want {
+				t.Fatalf("%d state changes %v, want %d", len(changes), changes, want)
+			}
+			m := b.Metrics()
+			if m.Trips != 1 || m.Failures != 5 {
+				t.Fatalf("Trips %d, Failures %d; want 1 and 5", m.Trips, m.Failures)
+			}
+			if cmd.to == Open && cmd.name != "Close" {
+				if _, err := b.Acquire(ctx); err != latched {
+					t.Fatalf("the open period rejects with %p (%v), the latch did with %p: one *OpenError a period", err, err, latched)
+				}
+			}
+		})
+	}
+}
+
+// rvTripConfig trips on 3 failures in a row, stays open 30 s.
+func rvTripConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Window = CountWindow(20)
+	cfg.ConsecutiveFailures, cfg.FailureRate = 3, 0
+	return cfg
+}
+
+// stateChangesOf returns the StateChanged events of evs.
+func stateChangesOf(evs []events.Event) []events.Event {
+	var out []events.Event
+	for _, ev := range evs {
+		if ev.Kind == events.StateChanged {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
