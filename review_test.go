@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
 )
 
@@ -587,4 +588,160 @@ func stateChangesOf(evs []events.Event) []events.Event {
 		}
 	}
 	return out
+}
+
+// rvArmedForDeadline checks, once b is settled, that the machine's
+// deadline (if any) is armed in the timer service: a deadline publish left
+// unarmed because it was due must have been applied by due(), never left
+// waiting for a timer that does not exist.
+func rvArmedForDeadline(t *testing.T, b *Breaker) {
+	t.Helper()
+	b.settle()
+	a := b.act
+	d := a.m.Deadline()
+	if d.IsZero() {
+		return
+	}
+	b.timers.mu.Lock()
+	defer b.timers.mu.Unlock()
+	n := a.node
+	if n == nil || !n.when.Equal(d) || n.epoch != a.m.Epoch() || (b.timers.exact && n.own == nil) || (!b.timers.exact && n.index < 0) {
+		t.Fatalf("the machine's deadline %v (epoch %d) is not armed (node %+v)", d, a.m.Epoch(), n)
+	}
+}
+
+type rvChange struct {
+	to State
+	at time.Duration // after the test's start
+}
+
+// rvExpectChanges checks the StateChanged events queued on sub are want,
+// and form a chain from Closed.
+func rvExpectChanges(t *testing.T, sub *events.Subscription, t0 time.Time, from State, want ...rvChange) State {
+	t.Helper()
+	var got []events.Event
+	for len(sub.C()) > 0 {
+		if ev := <-sub.C(); ev.Kind == events.StateChanged {
+			got = append(got, ev)
+		}
+	}
+	ok, to := len(got) == len(want), from
+	for i := 0; ok && i < len(got); i++ {
+		ok = got[i].From == to && got[i].To == want[i].to && got[i].Time.Equal(t0.Add(want[i].at))
+		to = got[i].To
+	}
+	if !ok {
+		var desc []string
+		for _, ev := range got {
+			desc = append(desc, fmt.Sprintf("%v → %v at +%v", ev.From, ev.To, ev.Time.Sub(t0)))
+		}
+		t.Fatalf("state changes from %v: %v, want %+v", from, desc, want)
+	}
+	return to
+}
+
+// Invariant: no transition is lost or doubled when a deadline is already
+// due as the actor publishes the state that has it (publish arms no such
+// deadline; due() applies it before the actor lets go): each due
+// transition happens once, at its own deadline, and whatever deadline is
+// left is armed. Cases: a trip made formal exactly at, and well after, its
+// open deadline; a never-reported probe reclaimed by MaxWait; a
+// Reconfigure that moves the open deadline into the past; an adopted open
+// period with nothing left.
+func TestReviewDueDeadlineAtPublish(t *testing.T) {
+	const ot, mw = 5 * time.Second, 2 * time.Second
+	cfg := rvTripConfig()
+	cfg.OpenTimeout, cfg.MaxOpenTimeout, cfg.BackoffMultiplier = ot, ot, 1
+	cfg.HalfOpen = HalfOpenPolicy{MaxProbes: 1, Mode: Strict, SuccessThreshold: 1, MaxWait: mw}
+	ctx := context.Background()
+	// latchLate latches a trip at the clock's reading while the actor is
+	// held, and lets the actor make it formal late after moving the clock.
+	latchLate := func(t *testing.T, late time.Duration) (*Breaker, *clock.Mock, *events.Subscription, time.Time) {
+		h := newRVHold()
+		b, mk := rvNew(t, "due", cfg, withTestHooks(h.hooks()))
+		sub := b.Subscribe(events.WithBuffer(64))
+		t0 := mk.Now()
+		h.armed.Store(true)
+		go b.settle()
+		<-h.held
+		for range 3 {
+			p, _ := b.Acquire(ctx)
+			p.Failure()
+		}
+		mk.Add(late)
+		close(h.release)
+		b.settle()
+		return b, mk, sub, t0
+	}
+
+	t.Run("trip formal at its deadline", func(t *testing.T) {
+		b, mk, sub, t0 := latchLate(t, ot)
+		s := rvExpectChanges(t, sub, t0, Closed, rvChange{Open, 0}, rvChange{HalfOpen, ot})
+		rvArmedForDeadline(t, b)
+		advance(b, mk, mw) // MaxWait with no probe: the period restarts, no transition
+		rvExpectChanges(t, sub, t0, s)
+		rvArmedForDeadline(t, b)
+	})
+
+	t.Run("trip formal after MaxWait too; probe reclaimed", func(t *testing.T) {
+		b, mk, sub, t0 := latchLate(t, ot+mw*5/2)
+		s := rvExpectChanges(t, sub, t0, Closed, rvChange{Open, 0}, rvChange{HalfOpen, ot})
+		rvArmedForDeadline(t, b)
+		lost, err := b.Acquire(ctx) // never reported in time
+		if err != nil || lost.probe == 0 {
+			t.Fatalf("probe: %v", err)
+		}
+		// The half-open period restarted at each MaxWait deadline that
+		// passed with no probe (ot+mw, ot+2mw): the probe is reclaimed at
+		// the next one.
+		reclaimed := ot + 3*mw
+		advance(b, mk, mw)
+		s = rvExpectChanges(t, sub, t0, s, rvChange{Open, reclaimed})
+		advance(b, mk, ot)
+		s = rvExpectChanges(t, sub, t0, s, rvChange{HalfOpen, reclaimed + ot})
+		rvArmedForDeadline(t, b)
+		before := b.Metrics()
+		lost.Success() // stale: counts once in the lifetime counters, closes nothing
+		lost.Success()
+		m := b.Metrics()
+		if m.State != HalfOpen || m.Successes != before.Successes+1 || m.HalfOpenInFlight != 0 {
+			t.Fatalf("after the reclaimed probe's reports: %+v (before %+v)", m, before)
+		}
+		rvExpectChanges(t, sub, t0, s)
+	})
+
+	t.Run("Reconfigure moves the open deadline into the past", func(t *testing.T) {
+		b, mk := rvNew(t, "due", cfg)
+		sub := b.Subscribe(events.WithBuffer(64))
+		t0 := mk.Now()
+		for range 3 {
+			p, _ := b.Acquire(ctx)
+			p.Failure()
+		}
+		advance(b, mk, 3*time.Second)
+		short := cfg
+		short.OpenTimeout, short.MaxOpenTimeout = time.Second, time.Second
+		if err := b.Reconfigure(short); err != nil {
+			t.Fatal(err)
+		}
+		// The engine puts a deadline the new timeout has passed at the
+		// reconfiguration's time: due as the actor applies it.
+		s := rvExpectChanges(t, sub, t0, Closed, rvChange{Open, 0}, rvChange{HalfOpen, 3 * time.Second})
+		rvArmedForDeadline(t, b)
+		advance(b, mk, ot) // past the old deadline and MaxWait: nothing more
+		rvExpectChanges(t, sub, t0, s)
+		rvArmedForDeadline(t, b)
+	})
+
+	t.Run("adopted open period with nothing left", func(t *testing.T) {
+		b, mk := rvNew(t, "due", cfg)
+		sub := b.Subscribe(events.WithBuffer(64))
+		t0 := mk.Now()
+		b.adopt(engine.Remote{State: Open, Remaining: 0, Origin: "elsewhere"}, true)
+		// The machine adopts it as HalfOpen (its open period is over).
+		s := rvExpectChanges(t, sub, t0, Closed, rvChange{HalfOpen, 0})
+		rvArmedForDeadline(t, b)
+		advance(b, mk, ot)
+		rvExpectChanges(t, sub, t0, s)
+	})
 }
