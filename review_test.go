@@ -14,6 +14,7 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/breakerlabs/breaker/engine"
 	"github.com/breakerlabs/breaker/events"
+	"go.uber.org/goleak"
 )
 
 // Adversarial tests of the actor's allocation-saving mechanisms (period.go,
@@ -744,4 +745,148 @@ func TestReviewDueDeadlineAtPublish(t *testing.T) {
 		advance(b, mk, ot)
 		rvExpectChanges(t, sub, t0, s)
 	})
+}
+
+// Invariants: nothing is emitted for a breaker once its Close has returned
+// (not to its own subscribers, whose subscriptions are all closed, made
+// before, during or after Close, and not to its supervisor's hub, which
+// stays open), though reports, commands, Metrics, Reconfigure and
+// Subscribe keep coming, racing Close while the breaker recovers in a
+// nanosecond; and no goroutine outlives it.
+func TestReviewRaceCloseEmitsNothingAfter(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	sv := NewSupervisor()
+	defer sv.Close()
+	cfg := DefaultConfig()
+	cfg.Window = CountWindow(16)
+	cfg.ConsecutiveFailures, cfg.FailureRate = 2, 0
+	cfg.OpenTimeout, cfg.MaxOpenTimeout, cfg.BackoffMultiplier = time.Nanosecond, time.Nanosecond, 1
+	cfg.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 1, MaxWait: time.Millisecond}
+	b, err := sv.GetOrCreate("victim", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svSub := sv.Subscribe(events.WithKinds(events.AllKinds()...), events.WithBuffer(1024), events.WithBreakers("victim"))
+	var (
+		maxSeq   atomic.Uint64 // the highest Seq the supervisor's subscriber saw
+		received = make(chan struct{})
+	)
+	go func() {
+		defer close(received)
+		for ev := range svSub.C() {
+			if ev.Seq > maxSeq.Load() {
+				maxSeq.Store(ev.Seq)
+			}
+		}
+	}()
+
+	var (
+		stop   atomic.Bool
+		closed atomic.Bool
+		wg     sync.WaitGroup
+		subsMu sync.Mutex
+		subs   []*events.Subscription
+		stale  = make(chan Permit, 64)
+		bad    atomic.Value
+	)
+	start := make(chan struct{})
+	for g := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 2))
+			<-start
+			for !stop.Load() {
+				switch x := r.IntN(100); {
+				case x < 70:
+					after := closed.Load()
+					p, err := b.Acquire(context.Background())
+					if after && !errors.Is(err, ErrStopped) {
+						bad.Store(fmt.Sprintf("Acquire after Close returned: %v, want ErrStopped", err))
+					}
+					if err != nil {
+						continue
+					}
+					select {
+					case stale <- p:
+					default:
+						if r.IntN(3) == 0 {
+							p.Failure()
+						} else {
+							p.Success()
+						}
+					}
+				case x < 80:
+					select {
+					case p := <-stale:
+						p.Failure()
+					default:
+					}
+				case x < 85:
+					s := b.Subscribe(events.WithKinds(events.AllKinds()...), events.WithBuffer(1))
+					subsMu.Lock()
+					subs = append(subs, s)
+					subsMu.Unlock()
+				case x < 88:
+					[]func(){b.Reset, b.ForceOpen, b.Disable}[r.IntN(3)]()
+				case x < 92:
+					c := cfg
+					c.Window = CountWindow(8 + 8*r.IntN(3))
+					if err := b.Reconfigure(c); err != nil && !errors.Is(err, ErrStopped) {
+						bad.Store(fmt.Sprintf("Reconfigure: %v", err))
+					}
+				default:
+					b.Metrics()
+				}
+			}
+		}()
+	}
+	close(start)
+	// Race for a while, then Close while everything goes on.
+	time.Sleep(rvRaceFor / 3)
+	b.Close()
+	closed.Store(true)
+	b.emitter.mu.Lock()
+	seqAtClose := b.emitter.seq
+	b.emitter.mu.Unlock()
+	time.Sleep(rvRaceFor / 3)
+	stop.Store(true)
+	wg.Wait()
+	if msg := bad.Load(); msg != nil {
+		t.Error(msg)
+	}
+	for len(stale) > 0 {
+		(<-stale).Success()
+	}
+	b.Metrics()
+	b.Reset()
+	b.emitter.mu.Lock()
+	seqAfter := b.emitter.seq
+	b.emitter.mu.Unlock()
+	if seqAfter != seqAtClose {
+		t.Errorf("%d events emitted after Close returned (Seq %d then %d)", seqAfter-seqAtClose, seqAtClose, seqAfter)
+	}
+	sv.Close()
+	<-received
+	if got := maxSeq.Load(); got > seqAtClose || seqAtClose == 0 {
+		t.Errorf("the supervisor's subscriber saw Seq %d; Close returned at Seq %d", got, seqAtClose)
+	}
+	subs = append(subs, b.Subscribe())
+	for i, s := range subs {
+		timeout := time.After(5 * time.Second)
+	drain:
+		for {
+			select {
+			case _, ok := <-s.C():
+				if !ok {
+					break drain
+				}
+			case <-timeout:
+				t.Fatalf("subscription %d of %d still open after Close", i, len(subs))
+			}
+		}
+	}
+	if m := b.Metrics(); m.Transitions < 2 {
+		t.Fatalf("only %d transitions before Close: the race did not race", m.Transitions)
+	}
 }
