@@ -890,3 +890,97 @@ func TestReviewRaceCloseEmitsNothingAfter(t *testing.T) {
 		t.Fatalf("only %d transitions before Close: the race did not race", m.Transitions)
 	}
 }
+
+// Invariants for what is made lazily, under concurrent first messages:
+// the actor made at a breaker's first message is made once and owned by
+// one goroutine at a time (-race), and the hub made at the first
+// Subscribe is made once: every subscriber, however its Subscribe raced
+// the others and the first transitions, receives every event emitted
+// after its Subscribe returned, in Seq order with no gap, and the Seq of
+// the last event is the number of transitions (nothing emitted twice or
+// skipped).
+func TestReviewRaceLazyActorAndHub(t *testing.T) {
+	deadline := time.Now().Add(rvRaceFor)
+	rounds := 0
+	for ; rounds < 400 && time.Now().Before(deadline); rounds++ {
+		b, err := New("lazy", rvTripConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			ready atomic.Int32
+			wg    sync.WaitGroup
+			subs  [3]*events.Subscription
+		)
+		ops := []func(){
+			func() { subs[0] = b.Subscribe(events.WithBuffer(64)) },
+			func() { subs[1] = b.Subscribe(events.WithBuffer(64)) },
+			func() { subs[2] = b.Subscribe(events.WithBuffer(64)) },
+			b.ForceOpen,
+			b.Reset,
+			func() { b.Metrics() },
+			func() {
+				for range 3 {
+					if p, err := b.Acquire(context.Background()); err == nil {
+						p.Failure()
+					}
+				}
+			},
+		}
+		if rounds%2 == 0 {
+			// Two first Subscribes alone, one per core, released by a
+			// spin barrier: the hub's creation races itself.
+			ops = []func(){ops[0], ops[1], ops[3]}
+		}
+		for _, op := range ops {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ready.Add(1)
+				for ready.Load() < int32(len(ops)) { // spin: start together
+					if len(ops) > runtime.GOMAXPROCS(0) {
+						runtime.Gosched()
+					}
+				}
+				op()
+			}()
+		}
+		wg.Wait()
+		b.Reset() // after every Subscribe returned: each must receive it
+		b.settle()
+		m := b.Metrics()
+		b.emitter.mu.Lock()
+		seq := b.emitter.seq
+		b.emitter.mu.Unlock()
+		if seq != m.Transitions {
+			t.Fatalf("round %d: %d transitions took Seq up to %d", rounds, m.Transitions, seq)
+		}
+		for i, s := range subs {
+			if s == nil {
+				continue
+			}
+			var last events.Event
+			n := 0
+			for len(s.C()) > 0 {
+				ev := <-s.C()
+				if n > 0 && (ev.Seq != last.Seq+1 || ev.From != last.To) {
+					t.Fatalf("round %d, subscriber %d: %s after %s", rounds, i, ev, last)
+				}
+				last, n = ev, n+1
+			}
+			if n == 0 || last.Seq != seq || last.To != Closed || last.Reason != ReasonManual {
+				t.Fatalf("round %d, subscriber %d: %d events, last %s; want the final Reset, Seq %d", rounds, i, n, last, seq)
+			}
+		}
+		b.Close()
+		for i, s := range subs {
+			if s == nil {
+				continue
+			}
+			if _, ok := <-s.C(); ok {
+				t.Fatalf("round %d: subscription %d open after Close", rounds, i)
+			}
+		}
+	}
+	t.Logf("%d rounds", rounds)
+}
