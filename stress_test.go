@@ -1,35 +1,20 @@
 package breaker
 
-// Concurrency stress tests, meant for `go test -race`. Each runs over both
-// implementations and checks invariants while many goroutines hammer one
-// breaker, instead of only looking at the end state:
+// The whole breaker under load, meant for `go test -race`: TestRaceStress
+// runs, over both implementations, 64 workers with random outcomes and
+// slow calls, concurrent Reset/ForceOpen/Disable, Metrics and State
+// samplers, and a moving clock (a mock advanced by one goroutine, or the
+// real clock), and checks every sample, every admission and every event
+// while they run, instead of only looking at the end state.
 //
-//   - TestRaceStress: 64 workers with random outcomes and slow calls,
-//     concurrent Reset/ForceOpen/Disable, Metrics and State samplers, and a
-//     moving clock (a mock advanced by one goroutine, or the real clock);
-//     every sample, every admission and every event is checked.
-//   - TestRaceHalfOpenAdmissionAtDeadline: 64 goroutines spin on Acquire
-//     across the instant the open timeout expires; exactly MaxProbes are
-//     admitted (resilience4j #1432).
-//   - TestRaceFailureStormTripsOnce: a failure storm with a frozen mock clock
-//     trips exactly once per epoch, and once a goroutine has been rejected
-//     nothing is admitted until the clock moves (resilience4j #646/#674,
-//     gobreaker #91).
-//   - TestRaceStaleOutcomesDuringHalfOpen: many late outcomes of calls
-//     admitted while Closed, reported at once while probes are in flight
-//     and after the breaker closed again, change nothing (Polly #216/#223).
-//   - TestRaceTripLatencyBusyCaller: a caller that never yields the CPU
-//     still sees the trip within a few calls (ARCHITECTURE §7: "within 50 µs").
-//   - TestRaceGetOrCreateOneBreakerPerName: concurrent GetOrCreate of one
-//     name, on many fresh supervisors, makes exactly one breaker.
-//
-// Goroutines meant to race start on a spinBarrier, not on a closed
-// channel, so that they overlap on two cores too.
-//
-// The default run is short. BREAKER_STRESS=1 (or true) multiplies durations
-// and iteration counts by 20, BREAKER_STRESS=N (N ≥ 2) by N, and the flag
-// -stress.scale=N overrides both: `BREAKER_STRESS=1 go test -race -run
-// 'Race|Stress' .`
+// The race tests of one subject live with it: the half-open admission race
+// in halfopen_test.go, failure storms and trip latency in trip_test.go,
+// stale outcomes during half-open in permit_test.go, concurrent
+// GetOrCreate in supervisor_test.go. Goroutines meant to race start on a
+// spinBarrier, not on a closed channel, so that they overlap on two cores
+// too. The default run is short; stressScale (helpers_test.go) says how
+// BREAKER_STRESS and -stress.scale lengthen it: `BREAKER_STRESS=1 go test
+// -race -run 'Race|Stress' .` (make stress).
 
 import (
 	"context"

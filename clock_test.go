@@ -1,15 +1,18 @@
 package breaker
 
-// Regression tests, one per class of bug that peer circuit breakers have
-// shipped (research notes B5/B6). Each test names the public reports it
-// guards against, runs over both implementations unless it is about the
-// actor or the supervisor alone, and is driven by a mock clock: nothing
-// here sleeps to synchronise (the only real-clock test is
-// TestRegressionTripVisibleWithBusyCallers, whose subject is the real
-// scheduler). Hang guards (waitFor) fail with every goroutine's stack.
+// How a breaker reads its clock (ARCHITECTURE §2; the rule is in
+// engine.Machine's documentation): a breaker left idle for a long time
+// makes only the transitions a quiet dependency justifies, replaying no
+// missed Open/HalfOpen cycles; a clock stepped backwards (an NTP step, a
+// mock clock set back) never lengthens an open period, whether the step
+// follows a window read or a transition, and a window read changes
+// nothing; and a clock before 1970 still times calls measured from a
+// reconfiguration.
 //
-// The race, conformance and leak suites cover much of the same ground
-// with other shapes; these tests are the named, minimal reproductions.
+// Each test reproduces one defect found in this library and is named for
+// it (TestRegression*); all run over both implementations, driven by a
+// mock clock only. Clock steps inside a time window are in window_test.go
+// (TestRegressionTimeWindowIdleGaps).
 
 import (
 	"context"
