@@ -145,7 +145,7 @@ func (a *actor) handle(m message) {
 		now = b.clk.Now()
 		a.now = now
 	}
-	a.advance(now)
+	now = a.advance(now)
 	switch m.kind {
 	case msgReport:
 		a.reportProbe(now, m)
@@ -225,13 +225,21 @@ func (a *actor) register(now time.Time) {
 // own deadline, so a long gap replays the same transitions a lazy driver
 // would. A half-open period that ended with no probe in flight restarts
 // with a later MaxWait deadline and no transition: the timer is re-armed
-// for it.
-func (a *actor) advance(now time.Time) {
+// for it. It returns now, or a later reading if a trip latched after now
+// was read (its time is later) was made formal: as in handle, the message
+// must not be applied at a time before the trip's
+// (TestRegressionLatchAfterActorReadsClock).
+func (a *actor) advance(now time.Time) time.Time {
 	if v := a.b.view.Load(); v.mode == modeAdmit {
+		if l := v.win.latch.Load(); l != nil && l.at.After(now) {
+			now = a.b.clk.Now() // after the latch is loaded: not before its time
+			a.now = now
+		}
 		a.checkTrip(v)
 	}
 	a.register(now)
 	a.due(now)
+	return now
 }
 
 // due applies every timeout due by now (see advance), then arms the timer

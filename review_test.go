@@ -984,3 +984,82 @@ func TestReviewRaceLazyActorAndHub(t *testing.T) {
 	}
 	t.Logf("%d rounds", rounds)
 }
+
+// rvStallClock is a mock clock whose next Now, once armed, reads the time
+// and then waits for release before returning it: the goroutine that
+// called it (the actor, in the tests) is held just after its reading.
+type rvStallClock struct {
+	*clock.Mock
+	armed   atomic.Bool
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (c *rvStallClock) Now() time.Time {
+	now := c.Mock.Now()
+	if c.armed.CompareAndSwap(true, false) {
+		close(c.held)
+		<-c.release
+	}
+	return now
+}
+
+// Invariant: a latched trip is never made formal after a transition read
+// at an earlier time (the machine stamps each transition with the time
+// given). The interleaving: the actor starts a command, finds no latch
+// and reads the clock (t0); a report then latches a trip a second later
+// (t0+1s); the actor makes the latched trip formal before the command
+// (advance's checkTrip). The command's transition must not be stamped
+// before the trip's, which would move the breaker's Since back, and make
+// the events go back in time.
+func TestRegressionLatchAfterActorReadsClock(t *testing.T) {
+	for _, cmd := range []struct {
+		name string
+		run  func(b *Breaker)
+	}{
+		{"Reset", (*Breaker).Reset},
+		{"ForceOpen", (*Breaker).ForceOpen},
+		{"Disable", (*Breaker).Disable},
+	} {
+		t.Run(cmd.name, func(t *testing.T) {
+			clk := &rvStallClock{Mock: clock.NewMock(), held: make(chan struct{}), release: make(chan struct{})}
+			b, err := New("stall", rvTripConfig(), WithClock(clk))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			sub := b.Subscribe(events.WithBuffer(64))
+			var ps []Permit
+			for range 3 {
+				p, err := b.Acquire(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				ps = append(ps, p)
+			}
+			clk.armed.Store(true)
+			done := make(chan struct{})
+			go func() { defer close(done); cmd.run(b) }()
+			<-clk.held // the actor has read t0 and found no latch
+			clk.Add(time.Second)
+			for _, p := range ps {
+				p.Failure() // the third latches at t0+1s
+			}
+			close(clk.release)
+			<-done
+			b.settle()
+			var last events.Event
+			for len(sub.C()) > 0 {
+				ev := <-sub.C()
+				if ev.Time.Before(last.Time) {
+					t.Errorf("%s at %v after %s at %v: a transition stamped before the one it follows",
+						ev, ev.Time.Format(time.StampNano), last, last.Time.Format(time.StampNano))
+				}
+				last = ev
+			}
+			if m := b.Metrics(); m.Trips != 1 {
+				t.Errorf("%d trips, want 1", m.Trips)
+			}
+		})
+	}
+}
