@@ -9,13 +9,12 @@ import (
 )
 
 // actor is the state owned by the mailbox's owner. Nothing else touches it.
-// Its engine machine is made when the first message arrives.
+// It is made, with its engine machine, when the first message arrives.
 type actor struct {
 	b       *Breaker
 	m       *engine.Machine
 	node    *timerNode // the breaker's deadline in the timer service; nil until the first
 	armed   time.Time  // the deadline the node is armed for; zero if none
-	born    time.Time  // when the breaker was made: the machine's start, made lazily
 	stopped bool       // Close was handled: the state is frozen
 
 	// now is the clock reading of the message being handled: publish
@@ -44,8 +43,11 @@ type actor struct {
 // newActor makes b's actor, for its first message (see Breaker.owned).
 // Nothing has changed the view New published (only the actor publishes),
 // so its since is the breaker's birth, when the machine starts.
+//
+// The machine is made with it: a breaker that has only ever been called on
+// the fast path has neither.
 func newActor(b *Breaker) *actor {
-	return &actor{b: b, born: b.view.Load().since}
+	return &actor{b: b, m: engine.NewMachine(b.tuning().settings, b.view.Load().since)}
 }
 
 // run handles one message, restarting the actor from the last published
@@ -54,18 +56,13 @@ func newActor(b *Breaker) *actor {
 // again after the restart; if it panics a second time its sender gets a
 // rejection instead of waiting forever.
 func (a *actor) run(m message) {
-	if a.m == nil {
-		// The machine is made for the first message: a breaker that has
-		// only ever been called on the fast path has none.
-		a.m = engine.NewMachine(a.b.tuning().settings, a.born)
-	}
 	for attempt := 0; ; attempt++ {
-		if a.try(m, attempt == 0) {
+		if a.try(&m, attempt == 0) {
 			return
 		}
 		a.restart()
 		if attempt == 1 {
-			a.abandon(m)
+			a.abandon(&m)
 			return
 		}
 	}
@@ -73,7 +70,7 @@ func (a *actor) run(m message) {
 
 // try handles m, reporting false if it panicked. The fault-injection hook
 // of tests is consulted on a first attempt only.
-func (a *actor) try(m message, first bool) (ok bool) {
+func (a *actor) try(m *message, first bool) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			ok = false
@@ -88,7 +85,7 @@ func (a *actor) try(m message, first bool) (ok bool) {
 
 // abandon answers a message the actor could not handle, so that its sender
 // does not wait forever.
-func (a *actor) abandon(m message) {
+func (a *actor) abandon(m *message) {
 	if m.out != nil {
 		*m.out = a.b.snapshot(nil)
 	}
@@ -124,7 +121,7 @@ func (a *actor) restart() {
 
 // handle applies one message, after applying any timeout already due and
 // any latched trip.
-func (a *actor) handle(m message) {
+func (a *actor) handle(m *message) {
 	b := a.b
 	if a.stopped {
 		a.abandon(m)
@@ -149,6 +146,29 @@ func (a *actor) handle(m message) {
 	switch m.kind {
 	case msgReport:
 		a.reportProbe(now, m)
+	case msgTick, msgTrip, msgSync: // advance did what they ask
+	default:
+		a.request(now, m)
+	}
+	if !a.stopped {
+		a.due(now) // what the message left due (see due)
+	}
+	if m.done != nil {
+		close(m.done)
+	}
+}
+
+// request handles the messages that are neither a probe's outcome nor a
+// nudge (a tick, a trip, a sync): commands, metrics, adoption, folds,
+// reconfiguration and close. Not inlined, so that handle's frame, on the
+// stack of every timer callback and reporter that runs the actor, stays
+// small: a timer callback's goroutine starts with a small stack, and
+// growing it was a quarter of a timer-driven transition's instructions.
+//
+//go:noinline
+func (a *actor) request(now time.Time, m *message) {
+	b := a.b
+	switch m.kind {
 	case msgCommand:
 		a.publish(m.cmd.apply(a.m, now))
 	case msgMetrics:
@@ -165,12 +185,6 @@ func (a *actor) handle(m message) {
 	case msgClose:
 		a.close()
 	}
-	if !a.stopped {
-		a.due(now) // what the message left due (see due)
-	}
-	if m.done != nil {
-		close(m.done)
-	}
 }
 
 // close freezes the breaker: later Acquires get ErrStopped, later messages
@@ -186,7 +200,7 @@ func (a *actor) close() {
 
 // reportProbe applies a probe's outcome and frees its slot in the table
 // if the engine released it.
-func (a *actor) reportProbe(now time.Time, m message) {
+func (a *actor) reportProbe(now time.Time, m *message) {
 	v := a.b.view.Load()
 	t := m.t
 	if v.mode == modeProbe && t.Epoch == v.epoch {
