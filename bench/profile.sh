@@ -6,6 +6,12 @@
 #   closed-parallel  CPU, BenchmarkAcquireSuccessParallel/impl=actor
 #   slowtime-serial  CPU, BenchmarkAcquireSuccessSlowTime/impl=actor
 #   open-serial      CPU, BenchmarkOpenRejection/impl=actor
+#   churn            CPU, bench/ BenchmarkChurn/impl=actor (the recovery
+#                    cycle: trip, half-open, probe, close), and the same
+#                    for gobreaker beside it (churn-gobreaker)
+#   parallel-8       CPU, bench/ BenchmarkParallel/impl=actor/p=4 (8
+#                    goroutines on one breaker), and failsafe-go's permit
+#                    API beside it (parallel-8-failsafe)
 #   trip-sched       scheduler latency (runtime trace, go tool trace
 #                    -pprof=sched) of BenchmarkTripLatency/impl=actor:
 #                    where goroutines waited to run after becoming runnable
@@ -25,6 +31,7 @@ PROFTIME=${PROFTIME:-2s}
 bin=results/.bin
 mkdir -p "$bin"
 (cd .. && $GO test -c -o bench/"$bin/root.test" .)
+$GO test -c -o "$bin/compare.test" .
 
 cpu() { # name benchmark-pattern
 	local name=$1 pattern=$2 prof="$bin/$1.pprof"
@@ -39,10 +46,28 @@ cpu() { # name benchmark-pattern
 	} >"results/profile-$name.txt"
 }
 
+# cpucmp profiles a benchmark of bench/compare_test.go (this module).
+cpucmp() { # name benchmark-pattern
+	local name=$1 pattern=$2 prof="$bin/$1.pprof"
+	echo "profiling $pattern" >&2
+	GODEBUG=asyncpreemptoff=1 "$bin/compare.test" -test.run '^$' -test.bench "$pattern" -test.benchmem \
+		-test.benchtime "$PROFTIME" -test.cpuprofile "$prof" >"$bin/$name.bench"
+	{
+		echo "\$ (cd bench && GODEBUG=asyncpreemptoff=1 go test -run '^\$' -bench '$pattern' -benchmem -benchtime $PROFTIME -cpuprofile $name.pprof .)"
+		grep '^Benchmark' "$bin/$name.bench"
+		echo "\$ go tool pprof -top -nodecount 25 compare.test $name.pprof"
+		$GO tool pprof -top -nodecount 25 "$bin/compare.test" "$prof" 2>/dev/null
+	} >"results/profile-$name.txt"
+}
+
 cpu closed-serial '^BenchmarkAcquireSuccess$/^impl=actor$'
 cpu closed-parallel '^BenchmarkAcquireSuccessParallel$/^impl=actor$'
 cpu slowtime-serial '^BenchmarkAcquireSuccessSlowTime$/^impl=actor$'
 cpu open-serial '^BenchmarkOpenRejection$/^impl=actor$'
+cpucmp churn '^BenchmarkChurn$/^impl=actor$'
+cpucmp churn-gobreaker '^BenchmarkChurn$/^impl=gobreaker$'
+cpucmp parallel-8 '^BenchmarkParallel$/^impl=actor$/^p=4$'
+cpucmp parallel-8-failsafe '^BenchmarkParallel$/^impl=failsafe-permit$/^p=4$'
 
 echo "tracing BenchmarkTripLatency/impl=actor" >&2
 (cd .. && bench/"$bin/root.test" -test.run '^$' -test.bench '^BenchmarkTripLatency$/^impl=actor$' -test.benchtime 2000x \
