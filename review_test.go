@@ -257,8 +257,9 @@ func rvChain(sub *events.Subscription, stop <-chan struct{}) <-chan []events.Eve
 
 // rvCheckChain checks that a breaker's StateChanged events, from its first
 // transition, form one chain: consecutive Seq, each From the previous To
-// (a transition lost or applied twice breaks it), and as many as the
-// breaker counted (Transitions, Trips).
+// (a transition lost or applied twice breaks it), times that never go
+// back (the clock is the real one), and as many as the breaker counted
+// (Transitions, Trips).
 func rvCheckChain(t *testing.T, evs []events.Event, m Metrics) {
 	t.Helper()
 	prev := Closed
@@ -272,6 +273,9 @@ func rvCheckChain(t *testing.T, evs []events.Event, m Metrics) {
 		}
 		if ev.From != prev {
 			t.Fatalf("event %d goes %v → %v after a transition to %v (lost or doubled): %s", i, ev.From, ev.To, prev, ev)
+		}
+		if i > 0 && ev.Time.Before(evs[i-1].Time) {
+			t.Fatalf("event %d, %s, at %v: before the transition it follows, at %v", i, ev, ev.Time, evs[i-1].Time)
 		}
 		if ev.To == Open {
 			trips++
