@@ -1067,3 +1067,69 @@ func TestRegressionLatchAfterActorReadsClock(t *testing.T) {
 		})
 	}
 }
+
+// Invariant: one goroutine's messages are applied in the order it sent
+// them, also when it does not wait for them and the owner hands the actor
+// to a goroutine of its own (after inlineBudget messages) while others
+// send too. The actor is held while 3×inlineBudget adopted states (each a
+// transition, told apart by its Origin) queue from one goroutine, with
+// another goroutine's waiting Metrics and Resets interleaved.
+func TestReviewMailboxFIFOAcrossHandOff(t *testing.T) {
+	h := newRVHold()
+	b, _ := rvNew(t, "fifo", rvTripConfig(), withTestHooks(h.hooks()))
+	sub := b.Subscribe(events.WithBuffer(256))
+	h.armed.Store(true)
+	go b.settle()
+	<-h.held
+	const n = 3 * inlineBudget
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			st := []State{ForcedOpen, Disabled}[i%2]
+			b.adopt(engine.Remote{State: st, Manual: true, Origin: fmt.Sprint(i)}, false)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		var mg sync.WaitGroup
+		for range 4 {
+			mg.Add(1)
+			go func() { defer mg.Done(); b.Metrics() }()
+		}
+		mg.Wait()
+	}()
+	// Let both senders queue before the actor goes on (polling the
+	// mailbox, not sleeping).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mb.mu.Lock()
+		queued := len(b.mb.queue)
+		b.mb.mu.Unlock()
+		if queued >= n+4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages queued, want %d", queued, n+4)
+		}
+		runtime.Gosched()
+	}
+	close(h.release)
+	wg.Wait()
+	b.settle()
+	next := 0
+	for len(sub.C()) > 0 {
+		ev := <-sub.C()
+		if ev.Kind != events.StateChanged {
+			continue
+		}
+		if ev.Origin != fmt.Sprint(next) {
+			t.Fatalf("transition %s has origin %q, want %d: messages applied out of order", ev, ev.Origin, next)
+		}
+		next++
+	}
+	if next != n {
+		t.Fatalf("%d adopted transitions, want %d", next, n)
+	}
+}
