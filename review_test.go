@@ -1133,3 +1133,60 @@ func TestReviewMailboxFIFOAcrossHandOff(t *testing.T) {
 		t.Fatalf("%d adopted transitions, want %d", next, n)
 	}
 }
+
+// Invariant: the half-open period made with an open period (and the
+// latch's) admits the MaxProbes configured when it is entered, not when it
+// was made: a Reconfigure while Open moves MaxProbes across the number of
+// inline slots both ways, and each half-open period admits exactly that
+// many distinct probes, then rejects with ErrTooManyProbes.
+func TestReviewHalfOpenPeriodTakesMaxProbesAtEntry(t *testing.T) {
+	cfg := rvTripConfig()
+	cfg.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 1, MaxWait: time.Minute}
+	b, mk := rvNew(t, "probes", cfg)
+	ctx := context.Background()
+	for _, maxProbes := range []int{inlineProbes + 3, 1, inlineProbes, inlineProbes + 1} {
+		for range 3 {
+			if p, err := b.Acquire(ctx); err == nil {
+				p.Failure()
+			}
+		}
+		b.settle()
+		if s := b.State(); s != Open {
+			t.Fatalf("state %v, want Open", s)
+		}
+		c := cfg
+		c.HalfOpen.MaxProbes = maxProbes
+		if err := b.Reconfigure(c); err != nil {
+			t.Fatal(err)
+		}
+		mk.Add(cfg.OpenTimeout)
+		b.settle()
+		var probes []Permit
+		for {
+			p, err := b.Acquire(ctx)
+			if err != nil {
+				if !errors.Is(err, ErrTooManyProbes) {
+					t.Fatalf("MaxProbes %d: %v after %d probes", maxProbes, err, len(probes))
+				}
+				break
+			}
+			probes = append(probes, p)
+		}
+		if len(probes) != maxProbes {
+			t.Fatalf("the half-open period admitted %d probes, MaxProbes is %d", len(probes), maxProbes)
+		}
+		slots := map[uint64]bool{}
+		for _, p := range probes {
+			slots[p.probe>>32] = true
+		}
+		if len(slots) != maxProbes {
+			t.Fatalf("%d probes hold %d distinct slots", maxProbes, len(slots))
+		}
+		for _, p := range probes {
+			p.Success()
+		}
+		if s := b.State(); s != Closed {
+			t.Fatalf("after the probes: %v, want Closed", s)
+		}
+	}
+}
