@@ -255,36 +255,40 @@ func rvChain(sub *events.Subscription, stop <-chan struct{}) <-chan []events.Eve
 	return out
 }
 
-// rvCheckChain checks that a breaker's StateChanged events, from its first
-// transition, form one chain: consecutive Seq, each From the previous To
-// (a transition lost or applied twice breaks it), times that never go
-// back (the clock is the real one), and as many as the breaker counted
-// (Transitions, Trips).
+// rvCheckChain checks that a breaker's events (StateChanged and
+// ActorRestarted), from its first, form one chain: consecutive Seq, each
+// transition's From the previous To (a transition lost or applied twice
+// breaks it), a restart in the state it found, transition times that
+// never go back (the clock is the real one), and as many transitions and
+// trips as the breaker counted.
 func rvCheckChain(t *testing.T, evs []events.Event, m Metrics) {
 	t.Helper()
 	prev := Closed
-	var trips uint64
+	var trips, transitions uint64
+	var last time.Time
 	for i, ev := range evs {
-		if ev.Kind != events.StateChanged {
-			continue
-		}
 		if ev.Seq != uint64(i+1) {
 			t.Fatalf("event %d has Seq %d: %s", i, ev.Seq, ev)
 		}
-		if ev.From != prev {
+		if ev.From != prev || (ev.Kind == events.ActorRestarted && ev.To != prev) {
 			t.Fatalf("event %d goes %v → %v after a transition to %v (lost or doubled): %s", i, ev.From, ev.To, prev, ev)
 		}
-		if i > 0 && ev.Time.Before(evs[i-1].Time) {
-			t.Fatalf("event %d, %s, at %v: before the transition it follows, at %v", i, ev, ev.Time, evs[i-1].Time)
+		if ev.Kind != events.StateChanged {
+			continue // a restart is stamped when it happens, a trip at its latch
 		}
+		if ev.Time.Before(last) {
+			t.Fatalf("event %d, %s, at %v: before the transition it follows, at %v", i, ev, ev.Time, last)
+		}
+		last = ev.Time
+		transitions++
 		if ev.To == Open {
 			trips++
 		}
 		prev = ev.To
 	}
-	if uint64(len(evs)) != m.Transitions || trips != m.Trips || prev != m.State {
-		t.Fatalf("%d events (%d trips, last to %v); the breaker counts %d transitions, %d trips, state %v",
-			len(evs), trips, prev, m.Transitions, m.Trips, m.State)
+	if transitions != m.Transitions || trips != m.Trips || prev != m.State {
+		t.Fatalf("%d transitions (%d trips, last to %v); the breaker counts %d transitions, %d trips, state %v",
+			transitions, trips, prev, m.Transitions, m.Trips, m.State)
 	}
 }
 
@@ -300,18 +304,32 @@ func rvCheckChain(t *testing.T, evs []events.Event, m Metrics) {
 //     Metrics reflects its own earlier reports, and those it has heard of);
 //   - no transition is lost or doubled: the events form one chain, as many
 //     as Transitions.
-func TestReviewRaceLifetimeExactUnderChurn(t *testing.T) {
+func TestReviewRaceLifetimeExactUnderChurn(t *testing.T) { rvChurn(t, false) }
+
+// The same invariants while the actor panics on one message in 64 (an
+// injected fault) and restarts from the published view in a new epoch:
+// probes in flight become stale and count once, the window carries on.
+func TestReviewRaceLifetimeExactUnderActorRestarts(t *testing.T) { rvChurn(t, true) }
+
+func rvChurn(t *testing.T, faults bool) {
+	var opts []Option
+	if faults {
+		var n atomic.Uint64
+		opts = append(opts, withTestHooks(&testHooks{panicOnMessage: func() bool {
+			return n.Add(1)%64 == 0
+		}}))
+	}
 	cfg := DefaultConfig()
 	cfg.Window = CountWindow(32)
 	cfg.ConsecutiveFailures, cfg.FailureRate, cfg.MinimumCalls = 3, 0.5, 8
 	cfg.OpenTimeout, cfg.MaxOpenTimeout, cfg.BackoffMultiplier = time.Nanosecond, time.Nanosecond, 1
 	cfg.HalfOpen = HalfOpenPolicy{MaxProbes: 3, Mode: Strict, SuccessThreshold: 2, MaxWait: time.Millisecond}
-	b, err := New("churn", cfg)
+	b, err := New("churn", cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	sub := b.Subscribe(events.WithKinds(events.StateChanged), events.WithBuffer(4096))
+	sub := b.Subscribe(events.WithKinds(events.StateChanged, events.ActorRestarted), events.WithBuffer(4096))
 	stopEvents := make(chan struct{})
 	chain := rvChain(sub, stopEvents)
 
@@ -455,7 +473,7 @@ func TestReviewRaceLifetimeExactUnderChurn(t *testing.T) {
 		t.Fatalf("the subscription dropped %d events", sub.Dropped())
 	}
 	rvCheckChain(t, evs, m)
-	t.Logf("%d reports, %d transitions, %d trips", counted.Load(), m.Transitions, m.Trips)
+	t.Logf("%d reports, %d transitions, %d trips, %d events", counted.Load(), m.Transitions, m.Trips, len(evs))
 }
 
 // rvHold is a test hook that holds the actor on the message during which
