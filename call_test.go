@@ -216,7 +216,7 @@ func TestCallTimeout(t *testing.T) {
 		fnIs error // fn's own error, also matched by the result; nil if none
 	}{
 		{"fn returns ctx.Err()", func(ctx context.Context) error { return ctx.Err() }, context.DeadlineExceeded},
-		{"fn returns its own error", func(ctx context.Context) error { return fmt.Errorf("rpc: %w", errConfBoom) }, errConfBoom},
+		{"fn returns its own error", func(ctx context.Context) error { return fmt.Errorf("rpc: %w", errBoom) }, errBoom},
 		{"fn returns nil after the deadline", func(context.Context) error { return nil }, nil},
 	}
 	for _, tt := range tests {
@@ -420,7 +420,7 @@ func TestCallFallback(t *testing.T) {
 		err  error
 	}{
 		{"fn succeeds", nil},
-		{"fn fails", errConfBoom},
+		{"fn fails", errBoom},
 		{"fn's error wraps ErrOpen", fmt.Errorf("downstream: %w", ErrOpen)},
 		{"fn's error wraps ErrTooManyProbes", fmt.Errorf("downstream: %w", ErrTooManyProbes)},
 		{"fn returns an OpenError", &OpenError{Breaker: "downstream", Until: time.Unix(99, 0)}},
@@ -473,30 +473,30 @@ func TestRegressionMisuseGetsAClearError(t *testing.T) {
 	fallback := func(context.Context, error) (int, error) { return 2, nil }
 	for name, c := range map[string]Circuit{"nil": nil, "nil *Breaker": (*Breaker)(nil), "nil *MutexBreaker": (*MutexBreaker)(nil)} {
 		var err error
-		if r := regRecover(func() { _, err = Execute(ctx, c, fn) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil Circuit") {
+		if r := panicValue(func() { _, err = Execute(ctx, c, fn) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil Circuit") {
 			t.Errorf("Execute with a %s Circuit: panic %v, error %v; want an error naming the nil Circuit", name, r, err)
 		}
-		if r := regRecover(func() { _, err = ExecuteWithFallback(ctx, c, fn, fallback) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil Circuit") {
+		if r := panicValue(func() { _, err = ExecuteWithFallback(ctx, c, fn, fallback) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil Circuit") {
 			t.Errorf("ExecuteWithFallback with a %s Circuit: panic %v, error %v; want an error naming the nil Circuit", name, r, err)
 		}
 	}
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, _ := newMocked(t, im, regConfig(nil))
+		c, _ := newMocked(t, im, threeInARowConfig(nil))
 		var err error
-		if r := regRecover(func() { _, err = Execute[int](ctx, c, nil) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil fn") {
+		if r := panicValue(func() { _, err = Execute[int](ctx, c, nil) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil fn") {
 			t.Errorf("Execute with a nil fn: panic %v, error %v; want an error naming the nil fn", r, err)
 		}
 		if b, ok := c.(*Breaker); ok {
-			if r := regRecover(func() { err = b.Do(ctx, nil) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil fn") {
+			if r := panicValue(func() { err = b.Do(ctx, nil) }); r != nil || err == nil || !strings.Contains(err.Error(), "nil fn") {
 				t.Errorf("Do with a nil fn: panic %v, error %v; want an error naming the nil fn", r, err)
 			}
 		}
-		if m := c.Metrics(); regLifetime(m) != 0 || m.Rejected != 0 {
+		if m := c.Metrics(); lifetimeCalls(m) != 0 || m.Rejected != 0 {
 			t.Errorf("a call refused for a nil fn was counted: %+v", m)
 		}
 		// A nil fallback: the rejection is returned as it is.
 		c.ForceOpen()
-		if r := regRecover(func() { _, err = ExecuteWithFallback(ctx, c, fn, nil) }); r != nil || !errors.Is(err, ErrOpen) {
+		if r := panicValue(func() { _, err = ExecuteWithFallback(ctx, c, fn, nil) }); r != nil || !errors.Is(err, ErrOpen) {
 			t.Errorf("ExecuteWithFallback with a nil fallback: panic %v, error %v; want the rejection", r, err)
 		}
 	})

@@ -29,7 +29,7 @@ import (
 // justifies: to HalfOpen, and (for a probe that was lost) one reopening;
 // half-open periods with nobody calling restart without a transition.
 func TestRegressionLongIdleReplaysNoCycles(t *testing.T) {
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.OpenTimeout, c.MaxOpenTimeout = time.Second, time.Second
 		c.HalfOpen.MaxWait = time.Second
 	})
@@ -62,7 +62,7 @@ func TestRegressionLongIdleReplaysNoCycles(t *testing.T) {
 // set it up. Both drivers give an open period of exactly OpenTimeout from
 // the trip.
 func TestRegressionClockStepBackOpenPeriod(t *testing.T) {
-	cfg := regConfig(func(c *Config) { c.Window = TimeWindow(10*time.Second, 10) })
+	cfg := threeInARowConfig(func(c *Config) { c.Window = TimeWindow(10*time.Second, 10) })
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, cfg)
 		advance(c, mk, time.Minute)
@@ -78,11 +78,11 @@ func TestRegressionClockStepBackOpenPeriod(t *testing.T) {
 		}
 		settle(c)
 		m := c.Metrics()
-		if m.State != Open || !m.OpenUntil.Equal(tripAt.Add(regOpen)) {
+		if m.State != Open || !m.OpenUntil.Equal(tripAt.Add(testOpenTimeout)) {
 			t.Fatalf("tripped after the clock stepped back 30s: %v until %v; want open until %v (the trip + OpenTimeout)",
-				m.State, m.OpenUntil, tripAt.Add(regOpen))
+				m.State, m.OpenUntil, tripAt.Add(testOpenTimeout))
 		}
-		advance(c, mk, regOpen)
+		advance(c, mk, testOpenTimeout)
 		if st := c.State(); st != HalfOpen {
 			t.Errorf("OpenTimeout after the trip: %v; want half-open", st)
 		}
@@ -102,7 +102,7 @@ func TestRegressionClockStepBackOpenPeriod(t *testing.T) {
 // reading when its cause happens, and an open period is exactly its open
 // duration from the trip (the rule: engine.Machine's documentation).
 func TestRegressionClockStepBackAfterTransition(t *testing.T) {
-	cfg := regConfig(nil)
+	cfg := threeInARowConfig(nil)
 	trip := func(t *testing.T, c Circuit) {
 		t.Helper()
 		for range cfg.ConsecutiveFailures {
@@ -118,7 +118,7 @@ func TestRegressionClockStepBackAfterTransition(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
 			c, mk := newMocked(t, im, cfg)
 			trip(t, c)
-			advance(c, mk, regOpen)
+			advance(c, mk, testOpenTimeout)
 			p, err := c.Acquire(context.Background()) // the probe
 			if err != nil {
 				t.Fatalf("probe: %v", err)
@@ -134,11 +134,11 @@ func TestRegressionClockStepBackAfterTransition(t *testing.T) {
 			tripAt := mk.Now()
 			trip(t, c)
 			m := c.Metrics()
-			if m.State != Open || !m.Since.Equal(tripAt) || !m.OpenUntil.Equal(tripAt.Add(regOpen)) {
+			if m.State != Open || !m.Since.Equal(tripAt) || !m.OpenUntil.Equal(tripAt.Add(testOpenTimeout)) {
 				t.Fatalf("tripped 30s before the clock's latest transition: %v since %v until %v; want open since %v until %v",
-					m.State, m.Since, m.OpenUntil, tripAt, tripAt.Add(regOpen))
+					m.State, m.Since, m.OpenUntil, tripAt, tripAt.Add(testOpenTimeout))
 			}
-			advance(c, mk, regOpen)
+			advance(c, mk, testOpenTimeout)
 			if st := c.State(); st != HalfOpen {
 				t.Errorf("OpenTimeout after the trip: %v; want half-open", st)
 			}
@@ -148,11 +148,11 @@ func TestRegressionClockStepBackAfterTransition(t *testing.T) {
 		forEachImpl(t, func(t *testing.T, im impl) {
 			c, mk := newMocked(t, im, cfg)
 			trip(t, c)
-			advance(c, mk, regOpen/2)
+			advance(c, mk, testOpenTimeout/2)
 			if _, err := c.Acquire(context.Background()); !errors.Is(err, ErrOpen) {
 				t.Fatalf("Acquire while open: %v, want ErrOpen", err)
 			}
-			mk.Set(mk.Now().Add(-regOpen / 4))
+			mk.Set(mk.Now().Add(-testOpenTimeout / 4))
 			resetAt := mk.Now()
 			c.Reset()
 			settle(c)
@@ -171,7 +171,7 @@ func TestRegressionClockStepBackAfterTransition(t *testing.T) {
 // MutexBreaker had lost it for good (and would not trip on it). Reading a
 // window now changes nothing in either.
 func TestRegressionClockStepBackWindowRead(t *testing.T) {
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.Window = TimeWindow(10*time.Second, 10)
 		c.ConsecutiveFailures = 0
 		c.FailureRate = 0.5
@@ -216,7 +216,7 @@ func TestRegressionClockStepBackWindowRead(t *testing.T) {
 // duration negative, and a slow call was not counted as slow. A permit
 // granted unmeasured now carries a start no reading can have.
 func TestRegressionMeasureSwitchedOnBefore1970(t *testing.T) {
-	cfg := regConfig(nil) // count window, no slow-call tracking: nothing measured
+	cfg := threeInARowConfig(nil) // count window, no slow-call tracking: nothing measured
 	slow := cfg
 	slow.SlowCallDuration, slow.SlowCallRate = time.Second, 1
 	forEachImpl(t, func(t *testing.T, im impl) {

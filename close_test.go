@@ -541,7 +541,7 @@ func TestLeakReportAfterCloseChangesNothing(t *testing.T) {
 }
 
 func TestConformanceClose(t *testing.T) {
-	for _, r := range confReach {
+	for _, r := range reachStates {
 		t.Run(r.state.String(), func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, backoffConfig())
@@ -594,7 +594,7 @@ func TestConformanceClose(t *testing.T) {
 func TestRegressionRemoveRecreateLeaksNothing(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const iterations = 200
-	cfg := regConfig(nil)
+	cfg := threeInARowConfig(nil)
 	mk := clock.NewMock()
 	s := NewSupervisor(WithClock(mk))
 	all := s.Subscribe(events.WithBuffer(8))
@@ -610,7 +610,7 @@ func TestRegressionRemoveRecreateLeaksNothing(t *testing.T) {
 			b := mustGetOrCreate(t, s, name, cfg)
 			m := b.Metrics()
 			if m.State != Closed || m.WindowCalls != 0 || m.ConsecutiveFailures != 0 || m.HalfOpenInFlight != 0 ||
-				regLifetime(m) != 0 || m.Rejected != 0 || m.Trips != 0 || m.Transitions != 0 {
+				lifetimeCalls(m) != 0 || m.Rejected != 0 || m.Trips != 0 || m.Transitions != 0 {
 				t.Fatalf("iteration %d: re-created %q is not fresh: %+v", i, name, m)
 			}
 			sub := b.Subscribe()
@@ -625,7 +625,7 @@ func TestRegressionRemoveRecreateLeaksNothing(t *testing.T) {
 				t.Fatalf("iteration %d: %q in %v after %d failures; want open", i, name, st, cfg.ConsecutiveFailures)
 			}
 			if (i+j)%3 == 1 {
-				advance(b, mk, regOpen)
+				advance(b, mk, testOpenTimeout)
 				if _, err := b.Acquire(context.Background()); err != nil { // a probe left in flight
 					t.Fatalf("iteration %d: probe: %v", i, err)
 				}
@@ -654,8 +654,8 @@ func TestRegressionFailedConstructorLeavesNoGoroutine(t *testing.T) {
 	before, _ := coarseRefs()
 	cfg := DefaultConfig()
 	cfg.Window = TimeWindow(time.Minute, 60) // real clock + time window: wants the coarse clock
-	hooks := &testHooks{construct: func() { panic(errRegPanic) }}
-	if r := regRecover(func() { New("doomed", cfg, withTestHooks(hooks)) }); r != errRegPanic {
+	hooks := &testHooks{construct: func() { panic(errUserPanic) }}
+	if r := panicValue(func() { New("doomed", cfg, withTestHooks(hooks)) }); r != errUserPanic {
 		t.Fatalf("New recovered %v; want the injected panic", r)
 	}
 	if got, _ := coarseRefs(); got != before {
@@ -669,13 +669,13 @@ func TestRegressionFailedConstructorLeavesNoGoroutine(t *testing.T) {
 // report 0.
 func TestRegressionHalfOpenInFlightAfterClose(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
-		c, mk := newMocked(t, im, regConfig(nil))
+		c, mk := newMocked(t, im, threeInARowConfig(nil))
 		for range 3 {
 			p, _ := c.Acquire(context.Background())
 			p.Failure()
 		}
 		settle(c)
-		advance(c, mk, regOpen)
+		advance(c, mk, testOpenTimeout)
 		p, err := c.Acquire(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -702,11 +702,11 @@ func TestRegressionNothingEmittedAfterClose(t *testing.T) {
 	defer s.Close()
 	all := s.Subscribe(events.WithBuffer(256), events.WithKinds(events.StateChanged, events.CallSucceeded,
 		events.CallFailed, events.CallIgnored, events.CallRejected, events.FallbackUsed))
-	cfg := regConfig(func(c *Config) { c.HalfOpen.MaxProbes = 2 })
+	cfg := threeInARowConfig(func(c *Config) { c.HalfOpen.MaxProbes = 2 })
 	b := mustGetOrCreate(t, s, "gone", cfg)
 	closedCall, _ := b.Acquire(context.Background())
 	failCalls(t, b, cfg.ConsecutiveFailures)
-	advance(b, mk, regOpen)
+	advance(b, mk, testOpenTimeout)
 	probe, err := b.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -569,7 +569,7 @@ func TestRegressionValidateBoundsAllocation(t *testing.T) {
 				t.Fatalf("Validate() = %v; want a *ConfigError naming %s", err, tt.field)
 			}
 			forEachImpl(t, func(t *testing.T, im impl) {
-				if r := regRecover(func() { _, err = im.new("huge", cfg, WithClock(clock.NewMock())) }); r != nil {
+				if r := panicValue(func() { _, err = im.new("huge", cfg, WithClock(clock.NewMock())) }); r != nil {
 					t.Fatalf("New panicked: %v", r)
 				}
 				if !errors.As(err, &ce) {

@@ -995,7 +995,7 @@ func TestConformanceRateEvent(t *testing.T) {
 // subscriber sees Seq strictly increasing, with From equal to the previous
 // To wherever no event was dropped in between.
 func TestRegressionSubscriberCallbackNoDeadlock(t *testing.T) {
-	cfg := regConfig(func(c *Config) { c.ConsecutiveFailures = 2 })
+	cfg := threeInARowConfig(func(c *Config) { c.ConsecutiveFailures = 2 })
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, _ := newMocked(t, im, cfg)
 		src := c.(subscriber)

@@ -418,7 +418,7 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 		late       = 12 // calls admitted while Closed, reported during HalfOpen
 		rounds     = 3
 	)
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.ConsecutiveFailures = 1
 		c.HalfOpen = HalfOpenPolicy{MaxProbes: maxProbes, Mode: Strict, SuccessThreshold: maxProbes}
 	})
@@ -431,7 +431,7 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 			}
 			reportOutcome(t, mustAcquire(t, c), 'F')
 			requireState(t, c, Open)
-			advance(c, mk, regOpen-time.Nanosecond)
+			advance(c, mk, testOpenTimeout-time.Nanosecond)
 			requireState(t, c, Open)
 
 			admitted, tooMany, errs := acquireStorm(t, c, goroutines, func() {
@@ -444,7 +444,7 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 			checkDistinctProbes(t, fmt.Sprintf("round %d", round), admitted)
 			var wg sync.WaitGroup
 			for i := range 8 {
-				regWantTooMany(t, c, fmt.Sprintf("round %d: Acquire %d with every probe in flight", round, i))
+				wantTooManyProbes(t, c, fmt.Sprintf("round %d: Acquire %d with every probe in flight", round, i))
 			}
 
 			// The late Closed-era calls finish, all at once, while the
@@ -483,7 +483,7 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 				t.Errorf("round %d: lifetime %d/%d/%d successes/failures/ignored; want %d/%d/%d (late outcomes are counted)",
 					round, m.Successes, m.Failures, m.Ignored, s, f+1, ig)
 			}
-			regWantTooMany(t, c, "after the late outcomes (they freed a slot)")
+			wantTooManyProbes(t, c, "after the late outcomes (they freed a slot)")
 
 			// One probe reports: exactly one slot frees.
 			admitted[0].Success()
@@ -492,7 +492,7 @@ func TestRegressionHalfOpenAdmissionNeverExceedsMaxProbes(t *testing.T) {
 				t.Errorf("round %d: %d in flight after one probe reported; want %d", round, m.HalfOpenInFlight, maxProbes-1)
 			}
 			extra := mustAcquire(t, c)
-			regWantTooMany(t, c, "with the freed slot taken again")
+			wantTooManyProbes(t, c, "with the freed slot taken again")
 			for _, p := range admitted[1:] {
 				p.Success()
 			}
@@ -596,14 +596,14 @@ func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
 		for _, e := range endings {
 			t.Run(mode.name+"/"+e.name, func(t *testing.T) {
 				forEachImpl(t, func(t *testing.T, im impl) {
-					c, mk := newMocked(t, im, regConfig(func(c *Config) {
+					c, mk := newMocked(t, im, threeInARowConfig(func(c *Config) {
 						c.HalfOpen = mode.ho
 						c.HalfOpen.MaxWait = e.maxWait
 					}))
 					sub := subscribe(t, c)
 					defer sub.Close()
-					toHalfOpen(t, c, mk, regOpen)
-					full := func() { regWantTooMany(t, c, "with the probe in flight") }
+					toHalfOpen(t, c, mk, testOpenTimeout)
+					full := func() { wantTooManyProbes(t, c, "with the probe in flight") }
 					e.end(t, c, mk, full)
 					requireState(t, c, e.want)
 					if m := c.Metrics(); m.HalfOpenInFlight != 0 {
@@ -616,14 +616,14 @@ func TestRegressionProbeCannotWedgeHalfOpen(t *testing.T) {
 							reason = ReasonHalfOpenTimeout
 						}
 						want = append(want, "half-open→open/"+reason.String())
-						advance(c, mk, regOpen)
+						advance(c, mk, testOpenTimeout)
 						requireState(t, c, HalfOpen)
 						want = append(want, "open→half-open/open-timeout")
 					}
 					reportOutcome(t, mustAcquire(t, c), 'S') // the slot is free
 					requireState(t, c, Closed)
 					want = append(want, "half-open→closed/probes-succeeded")
-					regWantTransitions(t, sub, want...)
+					wantTransitions(t, sub, want...)
 				})
 			})
 		}

@@ -153,7 +153,7 @@ const testOpenTimeout = 10 * time.Second
 // count window of 10, MinimumCalls 1, tripping on 3 failures in a row,
 // open for testOpenTimeout with no backoff, one strict probe that closes
 // on its first success. Each non-nil mod then changes it, in order; a
-// file's variant (regConfig, migConfig, stConfig, oneFailureConfig) is
+// file's variant (threeInARowConfig, migConfig, stConfig, oneFailureConfig) is
 // testConfig with its differences spelled out.
 func testConfig(mods ...func(*Config)) Config {
 	c := Config{
@@ -504,9 +504,9 @@ func coarseRefs() (int, chan struct{}) {
 	return sharedCoarse.refs, sharedCoarse.done
 }
 
-// confReach puts a breaker of testConfig(backoff) into a state, with
+// reachStates puts a breaker of testConfig(backoff) into a state, with
 // something in its window, probes in flight or backoff attempts to clear.
-var confReach = []struct {
+var reachStates = []struct {
 	state State
 	reach func(t *testing.T, c Circuit, mk *clock.Mock)
 }{
@@ -526,19 +526,15 @@ var confReach = []struct {
 	{Disabled, func(t *testing.T, c Circuit, mk *clock.Mock) { c.Disable(); runOutcomes(t, c, "SFF") }},
 }
 
-var errConfBoom = errors.New("boom")
-
-const regOpen = testOpenTimeout
-
-// regConfig trips on 3 failures in a row (count window of 20), stays open
-// regOpen with no backoff, and closes on one strict probe; mod adjusts it.
-func regConfig(mod func(*Config)) Config {
+// threeInARowConfig trips on 3 failures in a row (count window of 20), stays open
+// testOpenTimeout with no backoff, and closes on one strict probe; mod adjusts it.
+func threeInARowConfig(mod func(*Config)) Config {
 	return testConfig(func(c *Config) { c.Window = CountWindow(20) }, mod)
 }
 
-// regTransitions returns the StateChanged events buffered in sub, without
+// transitionsIn returns the StateChanged events buffered in sub, without
 // waiting, as "from→to/reason".
-func regTransitions(sub *events.Subscription) []string {
+func transitionsIn(sub *events.Subscription) []string {
 	var out []string
 	for _, e := range drain(sub) {
 		if e.Kind == events.StateChanged {
@@ -548,18 +544,18 @@ func regTransitions(sub *events.Subscription) []string {
 	return out
 }
 
-// regWantTransitions fails the test unless the transitions buffered in sub
+// wantTransitions fails the test unless the transitions buffered in sub
 // are exactly want.
-func regWantTransitions(t *testing.T, sub *events.Subscription, want ...string) {
+func wantTransitions(t *testing.T, sub *events.Subscription, want ...string) {
 	t.Helper()
-	if got := regTransitions(sub); !slices.Equal(got, want) {
+	if got := transitionsIn(sub); !slices.Equal(got, want) {
 		t.Errorf("transitions %q; want exactly %q", got, want)
 	}
 }
 
-// regWantTooMany fails the test unless an Acquire now is refused with
+// wantTooManyProbes fails the test unless an Acquire now is refused with
 // ErrTooManyProbes; a permit wrongly granted is released with Ignore.
-func regWantTooMany(t *testing.T, c Circuit, what string) {
+func wantTooManyProbes(t *testing.T, c Circuit, what string) {
 	t.Helper()
 	p, err := c.Acquire(context.Background())
 	if !errors.Is(err, ErrTooManyProbes) {
@@ -568,13 +564,13 @@ func regWantTooMany(t *testing.T, c Circuit, what string) {
 	}
 }
 
-// regLifetime is the sum of the lifetime outcome counters.
-func regLifetime(m Metrics) uint64 { return m.Successes + m.Failures + m.Ignored }
+// lifetimeCalls is the sum of the lifetime outcome counters.
+func lifetimeCalls(m Metrics) uint64 { return m.Successes + m.Failures + m.Ignored }
 
-// regConcurrently runs f(0..n-1) in n goroutines released together by a
+// releasedTogether runs f(0..n-1) in n goroutines released together by a
 // spin barrier and waits for them, failing the test with every goroutine's
 // stack after 5 s.
-func regConcurrently(t *testing.T, n int, f func(i int)) {
+func releasedTogether(t *testing.T, n int, f func(i int)) {
 	t.Helper()
 	bar := newSpinBarrier(n)
 	var wg sync.WaitGroup
@@ -587,12 +583,12 @@ func regConcurrently(t *testing.T, n int, f func(i int)) {
 	waitFor(t, "the latched goroutines", 5*time.Second, wg.Wait)
 }
 
-// errRegPanic is what the user callbacks below panic with; the tests
+// errUserPanic is what the user callbacks below panic with; the tests
 // check that exactly this value reaches the caller.
-var errRegPanic = errors.New("user callback panicked")
+var errUserPanic = errors.New("user callback panicked")
 
-// regRecover runs f and returns what it panicked with (nil if nothing).
-func regRecover(f func()) (r any) {
+// panicValue runs f and returns what it panicked with (nil if nothing).
+func panicValue(f func()) (r any) {
 	defer func() { r = recover() }()
 	f()
 	return nil

@@ -82,7 +82,7 @@ func TestConformanceDisable(t *testing.T) {
 }
 
 func TestConformanceResetFromEveryState(t *testing.T) {
-	for _, r := range confReach {
+	for _, r := range reachStates {
 		t.Run(r.state.String(), func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, backoffConfig())
@@ -126,7 +126,7 @@ func TestConformanceManualTransitionsAreSynchronous(t *testing.T) {
 		{"ForceOpen", Circuit.ForceOpen, ForcedOpen},
 		{"Disable", Circuit.Disable, Disabled},
 	}
-	for _, r := range confReach {
+	for _, r := range reachStates {
 		for _, op := range ops {
 			t.Run(r.state.String()+"/"+op.name, func(t *testing.T) {
 				forEachImpl(t, func(t *testing.T, im impl) {

@@ -114,7 +114,7 @@ func TestConformanceMetrics(t *testing.T) {
 // still free, the armed deadline still fires).
 func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 	const reads, maxWait = 1000, 5 * time.Second
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.FailureRate, c.MinimumCalls = 0.9, 3
 		c.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 2, MaxWait: maxWait}
 	})
@@ -131,18 +131,18 @@ func TestRegressionReadsHaveNoObserverEffect(t *testing.T) {
 		}},
 		{"open", func(t *testing.T, c Circuit, mk *clock.Mock) {
 			tripWithFailures(t, c)
-			advance(c, mk, regOpen-time.Nanosecond)
+			advance(c, mk, testOpenTimeout-time.Nanosecond)
 		}, func(t *testing.T, c Circuit, mk *clock.Mock) {
 			advance(c, mk, time.Nanosecond)
 			requireState(t, c, HalfOpen)
 		}},
 		{"half-open", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			toHalfOpen(t, c, mk, regOpen)
+			toHalfOpen(t, c, mk, testOpenTimeout)
 			mustAcquire(t, c)
 			advance(c, mk, maxWait-time.Nanosecond)
 		}, func(t *testing.T, c Circuit, mk *clock.Mock) {
 			mustAcquire(t, c) // the second slot is still free
-			regWantTooMany(t, c, "with both probes taken")
+			wantTooManyProbes(t, c, "with both probes taken")
 			advance(c, mk, time.Nanosecond)
 			requireState(t, c, Open) // MaxWait still fires
 		}},

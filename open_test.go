@@ -212,7 +212,7 @@ func TestConformanceBackoff(t *testing.T) {
 // spurious transition.
 func TestRegressionStaleTimerNeverFires(t *testing.T) {
 	const maxWait = 5 * time.Second
-	cfg := regConfig(func(c *Config) { c.HalfOpen.MaxWait = maxWait })
+	cfg := threeInARowConfig(func(c *Config) { c.HalfOpen.MaxWait = maxWait })
 	const (
 		trip     = "closed→open/consecutive-failures"
 		halfOpen = "open→half-open/open-timeout"
@@ -242,12 +242,12 @@ func TestRegressionStaleTimerNeverFires(t *testing.T) {
 		}, []string{trip, "open→forced-open/manual", "forced-open→closed/manual"}, Closed},
 		{"open, Reset, trip again", func(t *testing.T, c Circuit, mk *clock.Mock) {
 			tripWithFailures(t, c) // deadline at 10s
-			advance(c, mk, regOpen/2)
+			advance(c, mk, testOpenTimeout/2)
 			c.Reset()
 			tripWithFailures(t, c) // deadline at 15s
-			advance(c, mk, regOpen/2)
+			advance(c, mk, testOpenTimeout/2)
 			requireState(t, c, Open) // the first deadline passed
-			advance(c, mk, regOpen/2-time.Nanosecond)
+			advance(c, mk, testOpenTimeout/2-time.Nanosecond)
 			requireState(t, c, Open)
 			at := mk.Now().Add(time.Nanosecond)
 			advance(c, mk, time.Nanosecond)
@@ -258,26 +258,26 @@ func TestRegressionStaleTimerNeverFires(t *testing.T) {
 			c.Reset()
 		}, []string{trip, "open→closed/manual", trip, halfOpen, "half-open→closed/manual"}, Closed},
 		{"half-open with MaxWait, probe closes", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			toHalfOpen(t, c, mk, regOpen)
+			toHalfOpen(t, c, mk, testOpenTimeout)
 			runOutcomes(t, c, "S")
 		}, []string{trip, halfOpen, "half-open→closed/probes-succeeded"}, Closed},
 		{"half-open with MaxWait, Reset", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			toHalfOpen(t, c, mk, regOpen)
+			toHalfOpen(t, c, mk, testOpenTimeout)
 			mustAcquire(t, c)
 			c.Reset()
 		}, []string{trip, halfOpen, "half-open→closed/manual"}, Closed},
 		{"half-open with MaxWait, ForceOpen", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			toHalfOpen(t, c, mk, regOpen)
+			toHalfOpen(t, c, mk, testOpenTimeout)
 			mustAcquire(t, c)
 			c.ForceOpen()
 		}, []string{trip, halfOpen, "half-open→forced-open/manual"}, ForcedOpen},
 		{"half-open with MaxWait, probe fails, re-opens once", func(t *testing.T, c Circuit, mk *clock.Mock) {
-			toHalfOpen(t, c, mk, regOpen) // MaxWait deadline at 15s
+			toHalfOpen(t, c, mk, testOpenTimeout) // MaxWait deadline at 15s
 			advance(c, mk, 2*time.Second)
 			runOutcomes(t, c, "F") // open until 22s
 			advance(c, mk, maxWait)
 			requireState(t, c, Open) // the MaxWait deadline passed
-			advance(c, mk, regOpen-maxWait)
+			advance(c, mk, testOpenTimeout-maxWait)
 			requireState(t, c, HalfOpen)
 			c.Reset()
 		}, []string{trip, halfOpen, "half-open→open/probe-failed", halfOpen, "half-open→closed/manual"}, Closed},
@@ -289,14 +289,14 @@ func TestRegressionStaleTimerNeverFires(t *testing.T) {
 				sub := subscribe(t, c)
 				defer sub.Close()
 				tt.run(t, c, mk)
-				for _, d := range []time.Duration{maxWait, regOpen, 10 * regOpen, time.Hour} {
+				for _, d := range []time.Duration{maxWait, testOpenTimeout, 10 * testOpenTimeout, time.Hour} {
 					advance(c, mk, d)
 					if st := c.State(); st != tt.end { // State applies lazy timeouts in the mutex variant
 						t.Fatalf("%v later: state %v; want %v", d, st, tt.end)
 					}
 				}
 				settle(c)
-				regWantTransitions(t, sub, tt.want...)
+				wantTransitions(t, sub, tt.want...)
 			})
 		})
 	}

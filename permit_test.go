@@ -64,10 +64,10 @@ func TestConformanceZeroPermit(t *testing.T) {
 	})
 }
 
-var errConfBenign = errors.New("not found")
+var errBenign = errors.New("not found")
 
 func TestConformanceDone(t *testing.T) {
-	isFailure := func(err error) bool { return !errors.Is(err, errConfBenign) }
+	isFailure := func(err error) bool { return !errors.Is(err, errBenign) }
 	tests := []struct {
 		name      string
 		isFailure func(error) bool
@@ -75,13 +75,13 @@ func TestConformanceDone(t *testing.T) {
 		want      rune // 'S', 'F' or 'I'
 	}{
 		{"nil", nil, nil, 'S'},
-		{"error", nil, errConfBoom, 'F'},
+		{"error", nil, errBoom, 'F'},
 		{"deadline exceeded", nil, context.DeadlineExceeded, 'F'},
 		{"canceled", nil, context.Canceled, 'I'},
 		{"wrapped canceled", nil, fmt.Errorf("call: %w", context.Canceled), 'I'},
 		{"IsFailure: nil", isFailure, nil, 'S'},
-		{"IsFailure false", isFailure, fmt.Errorf("lookup: %w", errConfBenign), 'I'},
-		{"IsFailure true", isFailure, errConfBoom, 'F'},
+		{"IsFailure false", isFailure, fmt.Errorf("lookup: %w", errBenign), 'I'},
+		{"IsFailure true", isFailure, errBoom, 'F'},
 		{"IsFailure decides canceled", isFailure, context.Canceled, 'F'},
 	}
 	for _, tt := range tests {
@@ -126,7 +126,7 @@ func TestConformanceDone(t *testing.T) {
 // permit is ignored"; Metrics: "Every admitted call that was reported is
 // in exactly one of Successes, Failures and Ignored".
 func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 3}
 	})
 	zero := func(p Permit) {
@@ -155,11 +155,11 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 		{"ignore twice", false, func(_ *testing.T, p Permit) { p.Ignore(); p.Ignore() }},
 		{"ignore, then success and failure", false, func(_ *testing.T, p Permit) { p.Ignore(); p.Success(); p.Failure() }},
 		{"done(nil), then done", true, func(_ *testing.T, p Permit) { p.Done(nil); p.Done(nil); p.Done(errBoom) }},
-		{"32 goroutines success", true, func(t *testing.T, p Permit) { regConcurrently(t, 32, func(int) { p.Success() }) }},
-		{"32 goroutines ignore", false, func(t *testing.T, p Permit) { regConcurrently(t, 32, func(int) { p.Ignore() }) }},
+		{"32 goroutines success", true, func(t *testing.T, p Permit) { releasedTogether(t, 32, func(int) { p.Success() }) }},
+		{"32 goroutines ignore", false, func(t *testing.T, p Permit) { releasedTogether(t, 32, func(int) { p.Ignore() }) }},
 		{"success, then 32 goroutines mixed", true, func(t *testing.T, p Permit) {
 			p.Success()
-			regConcurrently(t, 32, func(i int) {
+			releasedTogether(t, 32, func(i int) {
 				switch i % 3 {
 				case 0:
 					p.Success()
@@ -175,7 +175,7 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T, im impl) {
 				c, mk := newMocked(t, im, cfg)
-				toHalfOpen(t, c, mk, regOpen)
+				toHalfOpen(t, c, mk, testOpenTimeout)
 				before := c.Metrics()
 
 				p1, p2 := mustAcquire(t, c), mustAcquire(t, c)
@@ -186,9 +186,9 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 				zero(z)
 				zero(Permit{})
 				settle(c)
-				if m := c.Metrics(); m.HalfOpenInFlight != 2 || regLifetime(m) != regLifetime(before) {
+				if m := c.Metrics(); m.HalfOpenInFlight != 2 || lifetimeCalls(m) != lifetimeCalls(before) {
 					t.Errorf("zero permits: %d in flight, %d outcomes counted; want 2, 0",
-						m.HalfOpenInFlight, regLifetime(m)-regLifetime(before))
+						m.HalfOpenInFlight, lifetimeCalls(m)-lifetimeCalls(before))
 				}
 
 				tt.report(t, p1)
@@ -197,17 +197,17 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 				if m.HalfOpenInFlight != 1 {
 					t.Errorf("%d probes in flight after p1 was reported repeatedly; want 1 (p2)", m.HalfOpenInFlight)
 				}
-				if got := regLifetime(m) - regLifetime(before); got != 1 {
+				if got := lifetimeCalls(m) - lifetimeCalls(before); got != 1 {
 					t.Errorf("p1 reported repeatedly is counted %d times in Successes+Failures+Ignored "+
 						"(%d/%d/%d more); want once", got, m.Successes-before.Successes,
 						m.Failures-before.Failures, m.Ignored-before.Ignored)
 				}
 				p3 := mustAcquire(t, c) // the one slot p1 freed
-				regWantTooMany(t, c, "after p1's repeated reports (they freed more than one slot)")
+				wantTooManyProbes(t, c, "after p1's repeated reports (they freed more than one slot)")
 				for range 4 {
 					zero(Permit{})
 				}
-				regWantTooMany(t, c, "after zero-permit reports")
+				wantTooManyProbes(t, c, "after zero-permit reports")
 
 				// Decide with successes in a row: p1's first report counts
 				// as one success at most, so with p3 and p2 the run is 2 or
@@ -243,7 +243,7 @@ func TestRegressionDoubleReportNeverRaisesCapacity(t *testing.T) {
 // current epoch's own calls made it, and every report is in the lifetime
 // counters.
 func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.HalfOpen = HalfOpenPolicy{MaxProbes: 2, Mode: Strict, SuccessThreshold: 1}
 	})
 	forEachImpl(t, func(t *testing.T, im impl) {
@@ -301,22 +301,22 @@ func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
 			t.Fatalf("OpenUntil moved from %v to %v", until, got)
 		}
 
-		advance(c, mk, regOpen)
+		advance(c, mk, testOpenTimeout)
 		probesA := acquire(2)     // half-open period A
 		report(closedEra[3], 'S') // would close (SuccessThreshold 1)
 		report(closedEra[4], 'F') // would re-open
 		report(closedEra[5], 'I') // would free a slot
 		check("Closed-era outcomes in half-open A", HalfOpen, 0, 0, 0, 2)
-		regWantTooMany(t, c, "in half-open A after stale outcomes")
+		wantTooManyProbes(t, c, "in half-open A after stale outcomes")
 
 		report(probesA[1], 'F') // A ends: re-open
 		check("probe failed", Open, 0, 0, 0, 0)
-		advance(c, mk, regOpen) // half-open period B
-		report(probesA[0], 'S') // from A: would close B
+		advance(c, mk, testOpenTimeout) // half-open period B
+		report(probesA[0], 'S')         // from A: would close B
 		report(closedEra[6], 'S')
 		check("period A's probes reported in half-open B", HalfOpen, 0, 0, 0, 0)
 		probesB := acquire(2)
-		regWantTooMany(t, c, "in half-open B (capacity is exactly MaxProbes)")
+		wantTooManyProbes(t, c, "in half-open B (capacity is exactly MaxProbes)")
 
 		report(probesB[0], 'S') // B closes
 		check("probe succeeded", Closed, 0, 0, 0, 0)
@@ -337,7 +337,7 @@ func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
 		report(closedEra[14], 'F')
 		check("permits from before a Reset", Closed, 0, 0, 0, 0)
 
-		regWantTransitions(t, sub,
+		wantTransitions(t, sub,
 			"closed→open/consecutive-failures",
 			"open→half-open/open-timeout",
 			"half-open→open/probe-failed",
@@ -414,9 +414,9 @@ func TestRegressionStaleOutcomesNeverTouchNewEpoch(t *testing.T) {
 // permit must resolve as a failure and the panic reach the caller
 // unchanged.
 func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.HalfOpen.MaxWait = 0 // nothing else would ever reclaim a lost slot
-		c.IsFailure = func(err error) bool { panic(errRegPanic) }
+		c.IsFailure = func(err error) bool { panic(errUserPanic) }
 	})
 	boom := errors.New("dependency failed")
 	calls := map[string]func(c Circuit, p Permit){
@@ -437,7 +437,7 @@ func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r := regRecover(func() { call(c, p) }); r != errRegPanic {
+				if r := panicValue(func() { call(c, p) }); r != errUserPanic {
 					t.Fatalf("Closed: recovered %v; want the callback's own panic value", r)
 				}
 				settle(c)
@@ -451,7 +451,7 @@ func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
 					p.Failure()
 				}
 				settle(c)
-				advance(c, mk, regOpen)
+				advance(c, mk, testOpenTimeout)
 				if st := c.State(); st != HalfOpen {
 					t.Fatalf("state %v after the open timeout; want half-open", st)
 				}
@@ -464,14 +464,14 @@ func TestRegressionPanickingIsFailureResolvesPermit(t *testing.T) {
 					p.Ignore()
 					settle(c)
 				}
-				if r := regRecover(func() { call(c, p) }); r != errRegPanic {
+				if r := panicValue(func() { call(c, p) }); r != errUserPanic {
 					t.Fatalf("HalfOpen: recovered %v; want the callback's own panic value", r)
 				}
 				settle(c)
 				if st, m := c.State(), c.Metrics(); st != Open || m.HalfOpenInFlight != 0 {
 					t.Fatalf("after a probe whose IsFailure panicked: state %v, %d probes in flight; want open, 0", st, m.HalfOpenInFlight)
 				}
-				advance(c, mk, regOpen)
+				advance(c, mk, testOpenTimeout)
 				p, err = c.Acquire(ctx)
 				if err != nil {
 					t.Fatalf("next half-open period: Acquire = %v; want a probe", err)

@@ -387,7 +387,7 @@ func TestReloadStorm(t *testing.T) {
 // livewindow.go's reshaped, and the engine's, engine/window.go's
 // rebucketed, which MutexBreaker uses).
 func TestReshapedTimeWindowStartsAtReconfiguration(t *testing.T) {
-	cfg := regConfig(func(c *Config) { c.Window = TimeWindow(10*time.Second, 10) })
+	cfg := threeInARowConfig(func(c *Config) { c.Window = TimeWindow(10*time.Second, 10) })
 	forEachImpl(t, func(t *testing.T, im impl) {
 		c, mk := newMocked(t, im, cfg)
 		advance(c, mk, time.Minute)

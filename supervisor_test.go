@@ -753,9 +753,9 @@ func TestRegressionZeroSupervisorUsable(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var err error
 			var b *Breaker
-			if r := regRecover(func() {
+			if r := panicValue(func() {
 				all := s.Subscribe(events.WithKinds(events.StateChanged))
-				b, err = s.GetOrCreate("zero", regConfig(nil))
+				b, err = s.GetOrCreate("zero", threeInARowConfig(nil))
 				if err != nil {
 					return
 				}
@@ -779,7 +779,7 @@ func TestRegressionZeroSupervisorUsable(t *testing.T) {
 					t.Error("Remove(zero) = false")
 				}
 				s.Close()
-				if _, err := s.GetOrCreate("late", regConfig(nil)); !errors.Is(err, ErrStopped) {
+				if _, err := s.GetOrCreate("late", threeInARowConfig(nil)); !errors.Is(err, ErrStopped) {
 					t.Errorf("GetOrCreate after Close: %v; want ErrStopped", err)
 				}
 			}); r != nil || err != nil {
@@ -805,7 +805,7 @@ func TestRegressionCloseWaitsForConcurrentRemove(t *testing.T) {
 		return false
 	}}
 	s := NewSupervisor(WithClock(clock.NewMock()), withTestHooks(hooks))
-	b := mustGetOrCreate(t, s, "slow", regConfig(nil))
+	b := mustGetOrCreate(t, s, "slow", threeInARowConfig(nil))
 	stall.Store(true)
 	metricsDone := make(chan struct{})
 	go func() { defer close(metricsDone); b.settle() }() // a message the actor stalls on

@@ -227,7 +227,7 @@ func TestConformanceSlowFailureCountsInBothRates(t *testing.T) {
 // report at once decides once.
 func TestRegressionFailureStormTripsOnce(t *testing.T) {
 	const goroutines, maxProbes = 32, 8
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.Window = CountWindow(50)
 		c.MinimumCalls = 10
 		c.ConsecutiveFailures = 5
@@ -241,7 +241,7 @@ func TestRegressionFailureStormTripsOnce(t *testing.T) {
 		defer sub.Close()
 
 		var admitted, bad atomic.Int64
-		regConcurrently(t, goroutines, func(int) {
+		releasedTogether(t, goroutines, func(int) {
 			for range 100_000 {
 				p, err := c.Acquire(ctx)
 				if err != nil {
@@ -265,32 +265,32 @@ func TestRegressionFailureStormTripsOnce(t *testing.T) {
 			t.Errorf("after the storm: %v, %d trips, %d transitions, %d rejected, %d failures; want open, 1, 1, %d, %d",
 				m.State, m.Trips, m.Transitions, m.Rejected, m.Failures, goroutines, admitted.Load())
 		}
-		evs := regTransitions(sub)
+		evs := transitionsIn(sub)
 		if len(evs) != 1 || evs[0] != "closed→open/consecutive-failures" && evs[0] != "closed→open/failure-rate" {
 			t.Errorf("transitions %q; want one closed→open", evs)
 		}
 
-		advance(c, mk, regOpen)
+		advance(c, mk, testOpenTimeout)
 		requireState(t, c, HalfOpen)
-		regWantTransitions(t, sub, "open→half-open/open-timeout")
-		advance(c, mk, 3*regOpen)
+		wantTransitions(t, sub, "open→half-open/open-timeout")
+		advance(c, mk, 3*testOpenTimeout)
 		requireState(t, c, HalfOpen)
-		regWantTransitions(t, sub) // no second timer
+		wantTransitions(t, sub) // no second timer
 
 		probes := make([]Permit, maxProbes)
 		for i := range probes {
 			probes[i] = mustAcquire(t, c)
 		}
-		regConcurrently(t, maxProbes, func(i int) { probes[i].Failure() })
+		releasedTogether(t, maxProbes, func(i int) { probes[i].Failure() })
 		requireState(t, c, Open)
-		regWantTransitions(t, sub, "half-open→open/probe-failed")
+		wantTransitions(t, sub, "half-open→open/probe-failed")
 		if m := c.Metrics(); m.Trips != 2 || m.HalfOpenInFlight != 0 {
 			t.Errorf("after a half-open storm: %d trips, %d in flight; want 2, 0", m.Trips, m.HalfOpenInFlight)
 		}
-		advance(c, mk, regOpen)
-		advance(c, mk, 3*regOpen)
+		advance(c, mk, testOpenTimeout)
+		advance(c, mk, 3*testOpenTimeout)
 		requireState(t, c, HalfOpen)
-		regWantTransitions(t, sub, "open→half-open/open-timeout")
+		wantTransitions(t, sub, "open→half-open/open-timeout")
 	})
 
 	t.Run("by-rate", func(t *testing.T) {
@@ -301,13 +301,13 @@ func TestRegressionFailureStormTripsOnce(t *testing.T) {
 			sub := subscribe(t, c)
 			defer sub.Close()
 			runOutcomes(t, c, "FFFFF")
-			advance(c, mk, regOpen)
+			advance(c, mk, testOpenTimeout)
 			requireState(t, c, HalfOpen)
 			probes := make([]Permit, maxProbes)
 			for i := range probes {
 				probes[i] = mustAcquire(t, c)
 			}
-			regConcurrently(t, maxProbes, func(i int) {
+			releasedTogether(t, maxProbes, func(i int) {
 				if i%2 == 0 {
 					probes[i].Success()
 				} else {
@@ -315,7 +315,7 @@ func TestRegressionFailureStormTripsOnce(t *testing.T) {
 				}
 			})
 			requireState(t, c, Closed) // 4 of 8: exactly SuccessRate
-			regWantTransitions(t, sub, "closed→open/consecutive-failures", "open→half-open/open-timeout",
+			wantTransitions(t, sub, "closed→open/consecutive-failures", "open→half-open/open-timeout",
 				"half-open→closed/probes-succeeded")
 		})
 	})
@@ -341,7 +341,7 @@ func TestRegressionTripVisibleWithBusyCallers(t *testing.T) {
 		rounds     = 20
 		slack      = 2*goroutines + 4
 	)
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.ConsecutiveFailures = threshold
 		c.OpenTimeout, c.MaxOpenTimeout = time.Hour, time.Hour
 	})
@@ -357,7 +357,7 @@ func TestRegressionTripVisibleWithBusyCallers(t *testing.T) {
 			c.Reset()
 			var counts [goroutines]int
 			var bad atomic.Int64
-			regConcurrently(t, goroutines, func(g int) {
+			releasedTogether(t, goroutines, func(g int) {
 				for range 1_000_000 {
 					p, err := c.Acquire(ctx)
 					if err != nil {

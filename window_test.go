@@ -82,7 +82,7 @@ func TestRegressionTimeWindowIdleGaps(t *testing.T) {
 		buckets = 10
 		width   = d / buckets
 	)
-	cfg := regConfig(func(c *Config) {
+	cfg := threeInARowConfig(func(c *Config) {
 		c.Window = TimeWindow(d, buckets)
 		c.ConsecutiveFailures = 0
 		c.FailureRate, c.MinimumCalls = 1, 1000 // counts, never trips
