@@ -296,8 +296,12 @@ func (b *Breaker) snapshot(v *view) Metrics {
 		m.OpenUntil = v.until
 	}
 	var c engine.Counts
-	if v.win != nil {
-		c = v.win.counts(b.nanos())
+	if w := v.win; w != nil {
+		var now int64
+		if w.size == 0 { // only a time window reads the clock
+			now = b.nanos()
+		}
+		c = w.counts(now)
 	}
 	m.WindowCalls, m.WindowFailures, m.WindowSlowCalls = c.Calls, c.Failures, c.SlowCalls
 	m.WindowSlowFailures = c.SlowFailures

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -129,20 +130,23 @@ func (s *Supervisor) Names() []string {
 
 // all returns the supervisor's breakers sorted by name.
 func (s *Supervisor) all() []*Breaker {
-	var bs []*Breaker
+	// Sorted as (name, breaker) pairs: a comparison then reads the name
+	// from this slice rather than from each breaker, which at 100,000
+	// breakers was most of Metrics' time (a cache miss per side).
+	type entry struct {
+		name string
+		b    *Breaker
+	}
+	var es []entry
 	s.breakers.each(func(b *Breaker) bool {
-		bs = append(bs, b)
+		es = append(es, entry{b.name, b})
 		return true
 	})
-	slices.SortFunc(bs, func(a, b *Breaker) int {
-		switch {
-		case a.name < b.name:
-			return -1
-		case a.name > b.name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(es, func(x, y entry) int { return strings.Compare(x.name, y.name) })
+	bs := make([]*Breaker, len(es))
+	for i, e := range es {
+		bs[i] = e.b
+	}
 	return bs
 }
 

@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -166,24 +167,29 @@ func measure(impl string, n int, transitions bool) result {
 	runtime.GC()
 	r.GCCPUms = float64(cpu()-c0) / 1e6
 
-	// Every breaker's metrics.
-	start = time.Now()
-	switch impl {
-	case "actor":
-		if ms := sup.Metrics(); len(ms) != n {
-			log.Fatalf("%d metrics for %d breakers", len(ms), n)
+	// Every breaker's metrics: the best of three reads, as a monitor
+	// reading them periodically would see (the first also pays for
+	// faulting in fresh pages for the result).
+	r.MetricsAllms = math.Inf(1)
+	for range 3 {
+		start = time.Now()
+		switch impl {
+		case "actor":
+			if ms := sup.Metrics(); len(ms) != n {
+				log.Fatalf("%d metrics for %d breakers", len(ms), n)
+			}
+		case "mutex":
+			for _, b := range muts {
+				_ = b.Metrics()
+			}
+		case "gobreaker":
+			for _, b := range gbs {
+				_ = b.Counts()
+				_ = b.State()
+			}
 		}
-	case "mutex":
-		for _, b := range muts {
-			_ = b.Metrics()
-		}
-	case "gobreaker":
-		for _, b := range gbs {
-			_ = b.Counts()
-			_ = b.State()
-		}
+		r.MetricsAllms = min(r.MetricsAllms, float64(time.Since(start))/1e6)
 	}
-	r.MetricsAllms = float64(time.Since(start)) / 1e6
 
 	if impl == "actor" {
 		reg := prometheus.NewRegistry()
