@@ -398,6 +398,12 @@ func main() {
 	if sc := readOptional(filepath.Join(*dir, "scale.md")); sc != "" {
 		p("## 3. Many breakers (`make bench-scale`, `bench/cmd/scale`)\n\n")
 		p("One process per implementation and count. Memory is Δ(HeapInuse+StackInuse) per breaker after two GCs, the container included (the Supervisor's registry for `actor`, a map for the others). *one GC*: process CPU of one forced `runtime.GC()` with the breakers live. *CPU per trip*: a failing call that trips (ConsecutiveFailures 1). *CPU per timer transition*: `actor`, process CPU over the timer-driven Open→HalfOpen (open timeout 1 s) and HalfOpen→Open (MaxWait 1 s, one probe left hanging in each) of every breaker, less what the process burns idle over the same time, ÷ 2N; `mutex` and `gobreaker` make no transition on their own: their figure is the lazy one, a `State()` on each after the deadline. *Metrics of all*: the best of three reads of `Supervisor.Metrics()` (actor), `Metrics()` on each (mutex), `Counts()`+`State()` on each (gobreaker). *Prom Gather*: one `Gather` of a registry with `prom.NewCollector(supervisor)`, its first (which makes each breaker's label pairs, kept for later scrapes); *next Gather*: the one after, what every later scrape costs. *Handler*: one GET of `prom.Handler(supervisor)` (the same series in the text format, without a registry) written to a discarding ResponseWriter, its first and the next (wall ms, and the process's CPU ms over it), and one accepting gzip; *text/gzip bytes* is the body per breaker, plain and gzipped. *GetOrCreate hit*: 2 goroutines looking up existing names in random order, against `sync.Map.Load` of the same names. Wall-clock figures on a shared machine: see the load below.\n\n%s\n\n", sc)
+		switch ok, err := drawScaleChart(filepath.Join(*dir, "scale.jsonl"), filepath.Join(*dir, "scale.png")); {
+		case err != nil:
+			log.Fatalf("scale chart: %v", err)
+		case ok:
+			p("![memory of N breakers against N](results/scale.png)\n\n`results/scale.png`: the bytes per breaker of the table × N, log–log; the dashed line is the 1.5 GB that 1,000,000 breakers may take.\n\n")
+		}
 		if m := readOptional(filepath.Join(*dir, "scale-meta.txt")); m != "" {
 			p("```\n%s\n```\n\n", m)
 		}
