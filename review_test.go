@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -1205,6 +1206,54 @@ func TestReviewHalfOpenPeriodTakesMaxProbesAtEntry(t *testing.T) {
 		}
 		if s := b.State(); s != Closed {
 			t.Fatalf("after the probes: %v, want Closed", s)
+		}
+	}
+}
+
+// TestRegressionFirstSubscribesShareOneHub: two first Subscribes that both
+// found no hub must end up on one hub, deterministically: the test holds
+// the emitter's lock until both are waiting for it (seen in their stacks),
+// so both have loaded a nil hub, then lets them go. Each subscriber must
+// hear the next transition. (The race test above finds a missing re-check
+// under the lock only now and then without -race.)
+func TestRegressionFirstSubscribesShareOneHub(t *testing.T) {
+	b, err := New("first-subscribes", testConfig(nil), WithClock(clock.NewMock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	e := &b.emitter
+	e.mu.Lock()
+	locked := true
+	defer func() {
+		if locked { // the wait below failed: let the Subscribes go
+			e.mu.Unlock()
+		}
+	}()
+	subs := make(chan *events.Subscription, 2)
+	for range 2 {
+		go func() { subs <- b.Subscribe() }()
+	}
+	eventually(t, "both first Subscribes to wait for the emitter's lock", func() bool {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		return strings.Count(stacks, "breaker.(*emitter).subscribe") == 2 &&
+			strings.Count(stacks, "lockSlow") >= 2
+	})
+	locked = false
+	e.mu.Unlock()
+	a, c := <-subs, <-subs
+	defer a.Close()
+	defer c.Close()
+	b.ForceOpen()
+	for i, s := range []*events.Subscription{a, c} {
+		select {
+		case ev := <-s.C():
+			if ev.Kind != events.StateChanged || ev.To != ForcedOpen {
+				t.Errorf("subscriber %d: first event %v; want the change to forced-open", i, ev)
+			}
+		case <-time.After(5 * time.Second): // a hang guard: ForceOpen has published when it returns
+			t.Errorf("subscriber %d heard nothing of ForceOpen: its hub is not the breaker's", i)
 		}
 	}
 }
